@@ -1,0 +1,255 @@
+#include "db/in_memory_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+#include "db/migrations.h"
+
+namespace whalefeed::db {
+
+InMemoryStore::InMemoryStore(std::string feed_id)
+    : meta_{std::move(feed_id), 0, std::string(64, 'k')} {}
+
+void InMemoryStore::SetAvailable(bool available) {
+  absl::MutexLock lock(&mu_);
+  available_ = available;
+}
+
+absl::Status InMemoryStore::CheckAvailable() const {
+  if (!available_) return absl::UnavailableError("in-memory store: marked unavailable");
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::Ping() {
+  absl::MutexLock lock(&mu_);
+  return CheckAvailable();
+}
+
+absl::StatusOr<FeedMeta> InMemoryStore::GetFeedMeta() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return meta_;
+}
+
+absl::StatusOr<int> InMemoryStore::GetSchemaVersion() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return LatestSchemaVersion();
+}
+
+absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(absl::Span<const Market> markets,
+                                                                 absl::Time now) {
+  std::vector<Market> checked;
+  for (const Market& in : markets) {
+    Market m = in;
+    ASSIGN_OR_RETURN(m.volume,
+                     NormalizeDecimal(in.volume, absl::StrCat("market ", in.market_id, " volume")));
+    ASSIGN_OR_RETURN(
+        m.volume_24h,
+        NormalizeDecimal(in.volume_24h, absl::StrCat("market ", in.market_id, " volume_24h")));
+    ASSIGN_OR_RETURN(
+        m.volume_7d,
+        NormalizeDecimal(in.volume_7d, absl::StrCat("market ", in.market_id, " volume_7d")));
+    checked.push_back(std::move(m));
+  }
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  UpsertMarketsResult result;
+  for (Market& m : checked) {
+    auto it = markets_.find(m.market_id);
+    if (it != markets_.end() && it->second.SameContent(m)) {
+      it->second.synced_time = now;
+      ++result.unchanged;
+      continue;
+    }
+    (it == markets_.end() ? result.inserted : result.updated)++;
+    m.synced_time = now;
+    m.updated_time = now;
+    markets_[m.market_id] = std::move(m);
+  }
+  return result;
+}
+
+absl::StatusOr<Market> InMemoryStore::GetMarket(int64_t market_id) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto it = markets_.find(market_id);
+  if (it == markets_.end())
+    return absl::NotFoundError(absl::StrCat("market ", market_id, " is not known"));
+  return it->second;
+}
+
+absl::StatusOr<std::vector<Market>> InMemoryStore::GetChildMarkets(int64_t parent_market_id) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  std::vector<Market> children;
+  for (const auto& [id, m] : markets_) {
+    if (m.parent_market_id == parent_market_id && parent_market_id != 0) children.push_back(m);
+  }
+  return children;
+}
+
+absl::StatusOr<Whale> InMemoryStore::TrackWhale(absl::string_view wallet, absl::string_view label,
+                                                WhaleSource source, absl::Time now) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto [it, inserted] = whales_.try_emplace(normalized);
+  Whale& w = it->second;
+  if (inserted) {
+    w.wallet = normalized;
+    w.tracked_since = now;
+  } else if (!w.tracked) {
+    w.tracked_since = now;
+  }
+  if (inserted || !label.empty()) w.label = std::string(label);
+  w.source = source;
+  w.tracked = true;
+  return w;
+}
+
+absl::StatusOr<Whale> InMemoryStore::UntrackWhale(absl::string_view wallet) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto it = whales_.find(normalized);
+  if (it == whales_.end())
+    return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
+  it->second.tracked = false;
+  return it->second;
+}
+
+absl::StatusOr<Whale> InMemoryStore::GetWhale(absl::string_view wallet) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto it = whales_.find(normalized);
+  if (it == whales_.end())
+    return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
+  return it->second;
+}
+
+absl::StatusOr<std::vector<Whale>> InMemoryStore::ListWhales(bool tracked_only) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  std::vector<Whale> whales;
+  for (const auto& [wallet, w] : whales_) {
+    if (!tracked_only || w.tracked) whales.push_back(w);
+  }
+  return whales;
+}
+
+absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view wallet,
+                                                             absl::Span<const Activity> trades,
+                                                             const PollState& poll,
+                                                             absl::Time now) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  std::vector<Activity> checked;
+  for (const Activity& in : trades) {
+    Activity a = in;
+    ASSIGN_OR_RETURN(a.wallet, NormalizeWallet(in.wallet, "activity wallet"));
+    if (a.wallet != normalized) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("activity ", in.tx_hash, " belongs to ", a.wallet, ", not ", normalized));
+    }
+    ASSIGN_OR_RETURN(a.price, NormalizeDecimal(in.price, "price"));
+    ASSIGN_OR_RETURN(a.shares, NormalizeDecimal(in.shares, "shares"));
+    ASSIGN_OR_RETURN(a.amount_usd, NormalizeDecimal(in.amount_usd, "amount_usd"));
+    ASSIGN_OR_RETURN(a.fee_usd, NormalizeDecimal(in.fee_usd, "fee_usd"));
+    ASSIGN_OR_RETURN(a.profit_usd, NormalizeDecimal(in.profit_usd, "profit_usd"));
+    a.activity_id = MakeActivityId(a);
+    a.ingested_time = now;
+    checked.push_back(std::move(a));
+  }
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto whale = whales_.find(normalized);
+  if (whale == whales_.end()) {
+    return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
+  }
+  IngestResult result;
+  for (Activity& a : checked) {
+    if (!activity_ids_.insert(a.activity_id).second) {
+      ++result.duplicates;
+      continue;
+    }
+    a.sequence = next_sequence_++;
+    result.inserted_sequences.push_back(a.sequence);
+    activity_[a.sequence] = std::move(a);
+  }
+  Whale& w = whale->second;
+  w.last_polled_time = poll.polled_time;
+  w.next_poll_time = poll.next_poll_time;
+  w.trades_seen = poll.trades_seen;
+  // The checkpoint is the newest stored trade: latest traded time, then highest sequence.
+  const Activity* newest = nullptr;
+  for (const auto& [sequence, a] : activity_) {
+    if (a.wallet == normalized && (newest == nullptr || a.traded_time >= newest->traded_time)) {
+      newest = &a;
+    }
+  }
+  w.checkpoint_tx_hash = newest ? newest->tx_hash : "";
+  w.checkpoint_traded_time = newest ? newest->traded_time : absl::InfinitePast();
+  return result;
+}
+
+absl::StatusOr<std::vector<Activity>> InMemoryStore::ReadActivitiesAfter(uint64_t after_sequence,
+                                                                         int limit) {
+  if (limit <= 0) return absl::InvalidArgumentError("limit must be positive");
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  std::vector<Activity> out;
+  for (auto it = activity_.upper_bound(after_sequence);
+       it != activity_.end() && static_cast<int>(out.size()) < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> InMemoryStore::GetLatestSequence() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return activity_.empty() ? 0 : activity_.rbegin()->first;
+}
+
+absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(SyncJob job, absl::string_view replica_id,
+                                                    absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  SyncRun run;
+  run.run_id = next_run_id_++;
+  run.job = job;
+  run.status = RunStatus::kRunning;
+  run.started_time = now;
+  run.replica_id = std::string(replica_id);
+  runs_[run.run_id] = run;
+  return run.run_id;
+}
+
+absl::Status InMemoryStore::FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
+                                          absl::string_view error, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  auto it = runs_.find(run_id);
+  if (it == runs_.end())
+    return absl::NotFoundError(absl::StrCat("sync run ", run_id, " is not known"));
+  it->second.status = status;
+  it->second.item_count = item_count;
+  it->second.error = std::string(error.substr(0, 60000));
+  it->second.ended_time = now;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SyncRun>> InMemoryStore::GetLatestSyncRuns() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  std::map<SyncJob, SyncRun> latest;
+  for (const auto& [id, run] : runs_) latest[run.job] = run;  // ascending ids: the last one wins
+  std::vector<SyncRun> out;
+  for (auto& [job, run] : latest) out.push_back(std::move(run));
+  return out;
+}
+
+}  // namespace whalefeed::db

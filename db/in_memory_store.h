@@ -1,0 +1,73 @@
+// Store kept in memory: the fake for fast unit tests. Behaves as MySqlStore does (the same contract
+// suite runs on both), including canonical decimals, natural-key dedupe and commit-ordered
+// sequences.
+#ifndef WHALEFEED_DB_IN_MEMORY_STORE_H_
+#define WHALEFEED_DB_IN_MEMORY_STORE_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "db/store.h"
+
+namespace whalefeed::db {
+
+// Thread-safe: one mutex guards everything.
+class InMemoryStore final : public Store {
+ public:
+  explicit InMemoryStore(std::string feed_id = "00000000000000000000000000000001");
+
+  // While set, every call fails with UNAVAILABLE, as MySqlStore does while the database is down.
+  void SetAvailable(bool available);
+
+  absl::Status Ping() override;
+  absl::StatusOr<FeedMeta> GetFeedMeta() override;
+  absl::StatusOr<int> GetSchemaVersion() override;
+
+  absl::StatusOr<UpsertMarketsResult> UpsertMarkets(absl::Span<const Market> markets,
+                                                    absl::Time now) override;
+  absl::StatusOr<Market> GetMarket(int64_t market_id) override;
+  absl::StatusOr<std::vector<Market>> GetChildMarkets(int64_t parent_market_id) override;
+
+  absl::StatusOr<Whale> TrackWhale(absl::string_view wallet, absl::string_view label,
+                                   WhaleSource source, absl::Time now) override;
+  absl::StatusOr<Whale> UntrackWhale(absl::string_view wallet) override;
+  absl::StatusOr<Whale> GetWhale(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<Whale>> ListWhales(bool tracked_only) override;
+
+  absl::StatusOr<IngestResult> IngestActivities(absl::string_view wallet,
+                                                absl::Span<const Activity> trades,
+                                                const PollState& poll, absl::Time now) override;
+  absl::StatusOr<std::vector<Activity>> ReadActivitiesAfter(uint64_t after_sequence,
+                                                            int limit) override;
+  absl::StatusOr<uint64_t> GetLatestSequence() override;
+
+  absl::StatusOr<int64_t> StartSyncRun(SyncJob job, absl::string_view replica_id,
+                                       absl::Time now) override;
+  absl::Status FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
+                             absl::string_view error, absl::Time now) override;
+  absl::StatusOr<std::vector<SyncRun>> GetLatestSyncRuns() override;
+
+ private:
+  absl::Status CheckAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  bool available_ ABSL_GUARDED_BY(mu_) = true;
+  const FeedMeta meta_;
+  std::map<int64_t, Market> markets_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Whale> whales_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Activity> activity_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> activity_ids_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, SyncRun> runs_ ABSL_GUARDED_BY(mu_);
+  int64_t next_run_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace whalefeed::db
+
+#endif  // WHALEFEED_DB_IN_MEMORY_STORE_H_

@@ -1,0 +1,161 @@
+#include "db/migrations.h"
+
+namespace whalefeed::db {
+
+const std::vector<Migration>& AllMigrations() {
+  // Money, prices and shares are DECIMAL(38,18); token ids VARCHAR(78); times DATETIME(6) in UTC
+  // (every connection sets time_zone = '+00:00'); enums are TINYINTs numbered as in the
+  // whalefeed.v1 API.
+  static const auto* const kMigrations = new std::vector<Migration>{
+      {1,
+       "initial schema",
+       {
+           R"sql(CREATE TABLE IF NOT EXISTS feed_meta (
+  id TINYINT NOT NULL PRIMARY KEY,
+  feed_id CHAR(32) NOT NULL,
+  retention_floor BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  token_key CHAR(64) NOT NULL,
+  created_time DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           // The feed id and the page-token key are made here, once per database.
+           R"sql(INSERT IGNORE INTO feed_meta (id, feed_id, token_key, created_time)
+VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMESTAMP(6)))sql",
+           R"sql(CREATE TABLE IF NOT EXISTS markets (
+  market_id BIGINT NOT NULL PRIMARY KEY,
+  parent_market_id BIGINT NOT NULL DEFAULT 0,
+  title VARCHAR(1024) NOT NULL,
+  status TINYINT NOT NULL,
+  market_type TINYINT NOT NULL,
+  yes_label VARCHAR(255) NOT NULL DEFAULT '',
+  no_label VARCHAR(255) NOT NULL DEFAULT '',
+  yes_token_id VARCHAR(78) NOT NULL DEFAULT '',
+  no_token_id VARCHAR(78) NOT NULL DEFAULT '',
+  condition_id VARCHAR(66) NOT NULL DEFAULT '',
+  result_token_id VARCHAR(78) NOT NULL DEFAULT '',
+  volume DECIMAL(38,18) NOT NULL DEFAULT 0,
+  volume_24h DECIMAL(38,18) NOT NULL DEFAULT 0,
+  volume_7d DECIMAL(38,18) NOT NULL DEFAULT 0,
+  slug VARCHAR(512) NOT NULL DEFAULT '',
+  rules MEDIUMTEXT NOT NULL,
+  created_time DATETIME(6) NULL,
+  cutoff_time DATETIME(6) NULL,
+  resolved_time DATETIME(6) NULL,
+  synced_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  KEY markets_parent (parent_market_id),
+  KEY markets_volume_24h (volume_24h)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS market_labels (
+  market_id BIGINT NOT NULL,
+  position INT NOT NULL,
+  label VARCHAR(255) NOT NULL,
+  PRIMARY KEY (market_id, position),
+  KEY market_labels_label (label)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS whales (
+  wallet CHAR(42) NOT NULL PRIMARY KEY,
+  label VARCHAR(255) NOT NULL DEFAULT '',
+  source TINYINT NOT NULL,
+  tracked BOOLEAN NOT NULL,
+  tracked_since DATETIME(6) NOT NULL,
+  last_polled_time DATETIME(6) NULL,
+  next_poll_time DATETIME(6) NULL,
+  checkpoint_tx_hash VARCHAR(66) NOT NULL DEFAULT '',
+  checkpoint_traded_time DATETIME(6) NULL,
+  trades_seen BIGINT NOT NULL DEFAULT 0,
+  KEY whales_next_poll (tracked, next_poll_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           // sequence is the feed position: writers serialise on the leader row, so AUTO_INCREMENT
+           // order is commit order. Numbers may skip (rollbacks, duplicates); committed rows are
+           // never missing.
+           R"sql(CREATE TABLE IF NOT EXISTS whale_activity (
+  sequence BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  activity_id CHAR(32) NOT NULL,
+  tx_hash VARCHAR(66) NOT NULL,
+  wallet CHAR(42) NOT NULL,
+  market_id BIGINT NOT NULL,
+  root_market_id BIGINT NOT NULL,
+  market_title VARCHAR(1024) NOT NULL DEFAULT '',
+  root_market_title VARCHAR(1024) NOT NULL DEFAULT '',
+  side TINYINT NOT NULL,
+  outcome TINYINT NOT NULL,
+  outcome_label VARCHAR(255) NOT NULL DEFAULT '',
+  price DECIMAL(38,18) NOT NULL,
+  shares DECIMAL(38,18) NOT NULL,
+  amount_usd DECIMAL(38,18) NOT NULL,
+  fee_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  profit_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  traded_time DATETIME(6) NOT NULL,
+  ingested_time DATETIME(6) NOT NULL,
+  origin TINYINT NOT NULL,
+  UNIQUE KEY whale_activity_natural (tx_hash, wallet, market_id, outcome, side, shares, price),
+  UNIQUE KEY whale_activity_id (activity_id),
+  KEY whale_activity_wallet (wallet, sequence),
+  KEY whale_activity_ingested (ingested_time),
+  KEY whale_activity_traded (traded_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS whale_stats (
+  wallet CHAR(42) NOT NULL,
+  window_kind TINYINT NOT NULL,
+  volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  buy_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  sell_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  realized_profit_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  largest_trade_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  average_trade_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  trade_count BIGINT NOT NULL DEFAULT 0,
+  markets_traded BIGINT NOT NULL DEFAULT 0,
+  first_trade_time DATETIME(6) NULL,
+  last_trade_time DATETIME(6) NULL,
+  `rank` INT NOT NULL DEFAULT 0,
+  computed_time DATETIME(6) NOT NULL,
+  PRIMARY KEY (wallet, window_kind),
+  KEY whale_stats_volume (window_kind, volume_usd)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS market_whale_flow (
+  market_id BIGINT NOT NULL,
+  outcome TINYINT NOT NULL,
+  buy_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  sell_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
+  computed_time DATETIME(6) NOT NULL,
+  PRIMARY KEY (market_id, outcome)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS sync_logs (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  job TINYINT NOT NULL,
+  status TINYINT NOT NULL,
+  started_time DATETIME(6) NOT NULL,
+  ended_time DATETIME(6) NULL,
+  item_count BIGINT NOT NULL DEFAULT 0,
+  error TEXT NOT NULL,
+  replica_id VARCHAR(128) NOT NULL,
+  KEY sync_logs_job (job, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS sync_requests (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  job TINYINT NOT NULL,
+  requested_time DATETIME(6) NOT NULL,
+  taken_time DATETIME(6) NULL,
+  KEY sync_requests_pending (job, taken_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           // One row. Writers of leader-only data lock it (SELECT ... FOR UPDATE) and check the
+           // epoch.
+           R"sql(CREATE TABLE IF NOT EXISTS leader (
+  id TINYINT NOT NULL PRIMARY KEY,
+  epoch BIGINT NOT NULL DEFAULT 0,
+  replica_id VARCHAR(128) NOT NULL DEFAULT '',
+  acquired_time DATETIME(6) NULL,
+  limiter_rate_per_second DOUBLE NOT NULL DEFAULT 0,
+  limiter_requests_total BIGINT NOT NULL DEFAULT 0,
+  limiter_throttled_total BIGINT NOT NULL DEFAULT 0,
+  limiter_published_time DATETIME(6) NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+           "INSERT IGNORE INTO leader (id, epoch) VALUES (1, 0)",
+       }},
+  };
+  return *kMigrations;
+}
+
+int LatestSchemaVersion() { return AllMigrations().back().version; }
+
+}  // namespace whalefeed::db

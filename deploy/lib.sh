@@ -1,0 +1,89 @@
+# Shared by deploy/run and deploy/test: install packages, build, and a private MariaDB in a project-owned folder.
+# Source it; every function prints what it does and returns non-zero on failure.
+
+WF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+wf_log() { printf '[whalefeed] %s\n' "$*" >&2; }
+
+# Installs the packages of deploy/packages.txt that are missing (apt-get, non-interactive, idempotent).
+wf_install_packages() {
+  local missing=() pkg
+  while read -r pkg; do
+    [ -z "$pkg" ] && continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done < <(grep -v '^\s*#' "$WF_ROOT/deploy/packages.txt")
+  [ ${#missing[@]} -eq 0 ] && return 0
+  wf_log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { wf_log "need root (or sudo) to install: ${missing[*]}"; return 1; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq || return 1
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+# wf_build BUILD_DIR BUILD_TYPE [extra cmake args...]: configures once, then builds incrementally with Ninja.
+wf_build() {
+  local dir=$1 type=$2
+  shift 2
+  cmake -S "$WF_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >"$WF_ROOT/.local/cmake.log" 2>&1 ||
+    { cat "$WF_ROOT/.local/cmake.log" >&2; return 1; }
+  wf_log "building in ${dir#$WF_ROOT/} ($(nproc) jobs)"
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+# The MariaDB server binaries live in /usr/sbin and /usr/bin on Debian.
+wf_mariadbd() { command -v mariadbd || echo /usr/sbin/mariadbd; }
+
+# wf_mariadb_stop DIR: stops the server of DIR, also one left behind by a run that was killed.
+wf_mariadb_stop() {
+  local dir=$1 pid=""
+  [ -f "$dir/mysqld.pid" ] && pid=$(cat "$dir/mysqld.pid" 2>/dev/null)
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    pid=$(pgrep -f -- "--datadir=$dir/data( |$)" | head -n1 || true)
+  fi
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$dir/mysqld.pid" "$dir/mysqld.sock" "$dir/mysqld.sock.lock"
+}
+
+# wf_mariadb_start DIR: a private server with its data, socket, pid file and log under DIR (no TCP port, so
+# nothing clashes with another server). Creates the account whalefeed/whalefeed with every privilege.
+# Sets WF_MARIADB_SOCKET.
+wf_mariadb_start() {
+  local dir=$1
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  wf_mariadb_stop "$dir"
+  local as_root=()
+  [ "$(id -u)" -eq 0 ] && as_root=(--user=root)
+  if [ ! -d "$dir/data/mysql" ]; then
+    rm -rf "$dir/data"
+    wf_log "initialising a MariaDB data folder in ${dir#$WF_ROOT/}"
+    mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=socket \
+      --skip-test-db "${as_root[@]}" >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; return 1; }
+  fi
+  "$(wf_mariadbd)" --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+    --pid-file="$dir/mysqld.pid" --skip-networking --skip-name-resolve --log-error="$dir/error.log" \
+    --innodb-buffer-pool-size=256M --innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 \
+    --max-connections=500 "${as_root[@]}" </dev/null >/dev/null 2>&1 &
+  WF_MARIADB_SOCKET=$dir/mysqld.sock
+  local up=""
+  for _ in $(seq 1 600); do
+    if mariadb-admin --no-defaults --socket="$WF_MARIADB_SOCKET" -u "$(id -un)" ping >/dev/null 2>&1; then
+      up=1
+      break
+    fi
+    sleep 0.1
+  done
+  [ -n "$up" ] || { wf_log "MariaDB did not start; its log:"; tail -n 30 "$dir/error.log" >&2; return 1; }
+  mariadb --no-defaults --socket="$WF_MARIADB_SOCKET" -u "$(id -un)" -e "
+    CREATE USER IF NOT EXISTS 'whalefeed'@'localhost' IDENTIFIED BY 'whalefeed';
+    GRANT ALL PRIVILEGES ON *.* TO 'whalefeed'@'localhost';" || return 1
+  wf_log "MariaDB up on ${WF_MARIADB_SOCKET#$WF_ROOT/}"
+}

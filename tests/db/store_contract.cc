@@ -1,0 +1,324 @@
+#include "tests/db/store_contract.h"
+
+#include <gmock/gmock.h>
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tests/testing/status_matchers.h"
+
+namespace whalefeed::db {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::whalefeed::testing::IsOkAndHolds;
+using ::whalefeed::testing::StatusIs;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01T00:00:00Z
+
+std::string Wallet(int n) { return absl::StrFormat("0x%040x", n); }
+
+Market BinaryMarket(int64_t id) {
+  Market m;
+  m.market_id = id;
+  m.title = absl::StrCat("Will market ", id, " resolve YES?");
+  m.status = MarketStatus::kActivated;
+  m.market_type = MarketType::kBinary;
+  m.yes_label = "Yes";
+  m.no_label = "No";
+  m.yes_token_id = "58492017366110283794601133549018277364500192837465019283746501928374650192837";
+  m.no_token_id = "1203948576102938475610293847561029384756102938475610293847561029384756102938";
+  m.condition_id = "9f1c2e3d4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+  m.volume = "250000.50";
+  m.volume_24h = "18000.5";
+  m.volume_7d = "90000";
+  m.labels = {"Crypto", "BNB"};
+  m.slug = absl::StrCat("market-", id);
+  m.rules = "Resolves YES if ...";
+  m.created_time = kT0 - absl::Hours(24 * 30);
+  m.cutoff_time = kT0 + absl::Hours(24 * 30);
+  return m;
+}
+
+Activity Trade(const std::string& wallet, int n, absl::Time traded) {
+  Activity a;
+  a.tx_hash = absl::StrFormat("0x%064x", n);
+  a.wallet = wallet;
+  a.market_id = 16565;
+  a.root_market_id = 788;
+  a.market_title = "Team A";
+  a.root_market_title = "Who wins the final?";
+  a.side = Side::kBuy;
+  a.outcome = Outcome::kYes;
+  a.outcome_label = "YES";
+  a.price = "0.62";
+  a.shares = "16129.03";
+  a.amount_usd = "10000.00";
+  a.fee_usd = "20.00";
+  a.profit_usd = "0";
+  a.traded_time = traded;
+  a.origin = Origin::kLive;
+  return a;
+}
+
+PollState Poll(absl::Time at, int64_t seen) { return {at, at + absl::Minutes(1), seen}; }
+
+TEST_P(StoreContractTest, PingAndFeedMeta) {
+  EXPECT_OK(store().Ping());
+  ASSERT_OK_AND_ASSIGN(FeedMeta meta, store().GetFeedMeta());
+  EXPECT_EQ(meta.feed_id.size(), 32u);
+  EXPECT_EQ(meta.retention_floor, 0u);
+  EXPECT_FALSE(meta.token_key.empty());
+  ASSERT_OK_AND_ASSIGN(int version, store().GetSchemaVersion());
+  EXPECT_GE(version, 1);
+}
+
+TEST_P(StoreContractTest, MarketRoundTripKeepsEveryField) {
+  Market m = BinaryMarket(901);
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets({m}, kT0));
+  EXPECT_EQ(r.inserted, 1);
+  ASSERT_OK_AND_ASSIGN(Market got, store().GetMarket(901));
+  EXPECT_TRUE(got.SameContent(m) || got.volume == "250000.5");
+  EXPECT_EQ(got.title, m.title);
+  EXPECT_EQ(got.yes_token_id, m.yes_token_id);  // 77 digits, never a number
+  EXPECT_EQ(got.volume, "250000.5");            // canonical decimal
+  EXPECT_EQ(got.volume_24h, "18000.5");
+  EXPECT_EQ(got.volume_7d, "90000");
+  EXPECT_THAT(got.labels, ElementsAre("Crypto", "BNB"));
+  EXPECT_EQ(got.created_time, m.created_time);
+  EXPECT_EQ(got.cutoff_time, m.cutoff_time);
+  EXPECT_EQ(got.resolved_time, absl::InfinitePast());
+  EXPECT_EQ(got.synced_time, kT0);
+  EXPECT_EQ(got.updated_time, kT0);
+}
+
+TEST_P(StoreContractTest, UpsertWritesOnlyChangesButTouchesSyncedTime) {
+  Market a = BinaryMarket(1), b = BinaryMarket(2);
+  ASSERT_OK(store().UpsertMarkets({a, b}, kT0).status());
+  b.status = MarketStatus::kResolved;
+  b.resolved_time = kT0 + absl::Hours(1);
+  b.labels = {"Sports"};
+  const absl::Time t1 = kT0 + absl::Minutes(5);
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets({a, b}, t1));
+  EXPECT_EQ(r.inserted, 0);
+  EXPECT_EQ(r.updated, 1);
+  EXPECT_EQ(r.unchanged, 1);
+  ASSERT_OK_AND_ASSIGN(Market got_a, store().GetMarket(1));
+  EXPECT_EQ(got_a.synced_time, t1);
+  EXPECT_EQ(got_a.updated_time, kT0);
+  ASSERT_OK_AND_ASSIGN(Market got_b, store().GetMarket(2));
+  EXPECT_EQ(got_b.updated_time, t1);
+  EXPECT_EQ(got_b.status, MarketStatus::kResolved);
+  EXPECT_EQ(got_b.resolved_time, kT0 + absl::Hours(1));
+  EXPECT_THAT(got_b.labels, ElementsAre("Sports"));
+}
+
+TEST_P(StoreContractTest, CategoricalChildren) {
+  Market parent = BinaryMarket(788);
+  parent.market_type = MarketType::kCategorical;
+  parent.yes_token_id = parent.no_token_id = parent.condition_id = "";
+  Market child1 = BinaryMarket(16566), child2 = BinaryMarket(16565);
+  child1.parent_market_id = child2.parent_market_id = 788;
+  ASSERT_OK(store().UpsertMarkets({parent, child1, child2}, kT0).status());
+  ASSERT_OK_AND_ASSIGN(std::vector<Market> children, store().GetChildMarkets(788));
+  ASSERT_THAT(children, SizeIs(2));
+  EXPECT_EQ(children[0].market_id, 16565);
+  EXPECT_EQ(children[1].market_id, 16566);
+  ASSERT_OK_AND_ASSIGN(std::vector<Market> none, store().GetChildMarkets(16565));
+  EXPECT_THAT(none, IsEmpty());
+}
+
+TEST_P(StoreContractTest, BadInputIsRejectedNamingTheField) {
+  Market m = BinaryMarket(5);
+  m.volume_24h = "12,5";
+  EXPECT_THAT(store().UpsertMarkets({m}, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("volume_24h")));
+  EXPECT_THAT(store().GetMarket(5), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().TrackWhale("0x123", "", WhaleSource::kApi, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("wallet")));
+  ASSERT_OK(store().TrackWhale(Wallet(1), "", WhaleSource::kApi, kT0).status());
+  Activity bad = Trade(Wallet(1), 1, kT0);
+  bad.amount_usd = "1e5";
+  EXPECT_THAT(store().IngestActivities(Wallet(1), {bad}, Poll(kT0, 1), kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount_usd")));
+  EXPECT_THAT(store().ReadActivitiesAfter(0, 10), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(StoreContractTest, TrackUntrackAndLabels) {
+  const std::string upper = "0xABCDEF" + std::string(34, 'A');
+  ASSERT_OK_AND_ASSIGN(Whale w, store().TrackWhale(upper, "big fish", WhaleSource::kFile, kT0));
+  EXPECT_EQ(w.wallet, "0xabcdef" + std::string(34, 'a'));
+  EXPECT_TRUE(w.tracked);
+  EXPECT_EQ(w.label, "big fish");
+  EXPECT_EQ(w.source, WhaleSource::kFile);
+  EXPECT_EQ(w.tracked_since, kT0);
+  EXPECT_EQ(w.trades_seen, 0);
+
+  // Tracking again updates the label and keeps tracked_since; an empty label keeps the current one.
+  ASSERT_OK_AND_ASSIGN(
+      w, store().TrackWhale(w.wallet, "whale", WhaleSource::kApi, kT0 + absl::Hours(1)));
+  EXPECT_EQ(w.label, "whale");
+  EXPECT_EQ(w.tracked_since, kT0);
+  ASSERT_OK_AND_ASSIGN(w,
+                       store().TrackWhale(w.wallet, "", WhaleSource::kApi, kT0 + absl::Hours(1)));
+  EXPECT_EQ(w.label, "whale");
+
+  ASSERT_OK_AND_ASSIGN(w, store().UntrackWhale(upper));
+  EXPECT_FALSE(w.tracked);
+  ASSERT_OK_AND_ASSIGN(std::vector<Whale> tracked, store().ListWhales(/*tracked_only=*/true));
+  EXPECT_THAT(tracked, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(std::vector<Whale> all, store().ListWhales(/*tracked_only=*/false));
+  EXPECT_THAT(all, SizeIs(1));
+  // Re-tracking an untracked wallet starts a new tracked period.
+  ASSERT_OK_AND_ASSIGN(w,
+                       store().TrackWhale(w.wallet, "", WhaleSource::kApi, kT0 + absl::Hours(2)));
+  EXPECT_EQ(w.tracked_since, kT0 + absl::Hours(2));
+
+  EXPECT_THAT(store().UntrackWhale(Wallet(77)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().GetWhale(Wallet(77)), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, IngestAssignsIncreasingSequencesAndNeverDuplicates) {
+  const std::string w1 = Wallet(1), w2 = Wallet(2);
+  ASSERT_OK(store().TrackWhale(w1, "", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store().TrackWhale(w2, "", WhaleSource::kApi, kT0).status());
+  const absl::Time now = kT0 + absl::Minutes(1);
+  std::vector<Activity> page = {Trade(w1, 1, kT0 + absl::Seconds(3)),
+                                Trade(w1, 2, kT0 + absl::Seconds(2))};
+  ASSERT_OK_AND_ASSIGN(IngestResult first, store().IngestActivities(w1, page, Poll(now, 2), now));
+  ASSERT_THAT(first.inserted_sequences, SizeIs(2));
+  EXPECT_LT(first.inserted_sequences[0], first.inserted_sequences[1]);
+  EXPECT_EQ(first.duplicates, 0);
+
+  // The same page again, plus one new trade: only the new one is stored.
+  page.push_back(Trade(w1, 3, kT0 + absl::Seconds(4)));
+  ASSERT_OK_AND_ASSIGN(IngestResult second, store().IngestActivities(w1, page, Poll(now, 3), now));
+  ASSERT_THAT(second.inserted_sequences, SizeIs(1));
+  EXPECT_EQ(second.duplicates, 2);
+  EXPECT_GT(second.inserted_sequences[0], first.inserted_sequences[1]);
+
+  // A trade of another wallet in the same transaction (the same tx hash) is a different activity.
+  ASSERT_OK_AND_ASSIGN(IngestResult other,
+                       store().IngestActivities(w2, {Trade(w2, 1, kT0)}, Poll(now, 1), now));
+  ASSERT_THAT(other.inserted_sequences, SizeIs(1));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> all, store().ReadActivitiesAfter(0, 100));
+  ASSERT_THAT(all, SizeIs(4));
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].sequence, all[i].sequence);
+  ASSERT_OK_AND_ASSIGN(uint64_t latest, store().GetLatestSequence());
+  EXPECT_EQ(latest, all.back().sequence);
+
+  const Activity& a = all[0];
+  EXPECT_EQ(a.wallet, w1);
+  EXPECT_EQ(a.tx_hash, page[0].tx_hash);
+  EXPECT_EQ(a.price, "0.62");
+  EXPECT_EQ(a.shares, "16129.03");
+  EXPECT_EQ(a.amount_usd, "10000");
+  EXPECT_EQ(a.fee_usd, "20");
+  EXPECT_EQ(a.traded_time, kT0 + absl::Seconds(3));
+  EXPECT_EQ(a.ingested_time, now);
+  EXPECT_EQ(a.side, Side::kBuy);
+  EXPECT_EQ(a.outcome, Outcome::kYes);
+  EXPECT_EQ(a.origin, Origin::kLive);
+  EXPECT_EQ(a.market_title, "Team A");
+  EXPECT_EQ(a.root_market_id, 788);
+  EXPECT_EQ(a.activity_id, MakeActivityId(a));
+  EXPECT_EQ(a.activity_id.size(), 32u);
+  EXPECT_NE(all[3].activity_id, a.activity_id);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> tail, store().ReadActivitiesAfter(all[1].sequence, 1));
+  ASSERT_THAT(tail, SizeIs(1));
+  EXPECT_EQ(tail[0].sequence, all[2].sequence);
+}
+
+TEST_P(StoreContractTest, IngestUpdatesPollStateAndCheckpoint) {
+  const std::string w = Wallet(9);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  const absl::Time now = kT0 + absl::Minutes(2);
+  ASSERT_OK(store()
+                .IngestActivities(
+                    w, {Trade(w, 10, kT0 + absl::Seconds(5)), Trade(w, 11, kT0 + absl::Seconds(9))},
+                    Poll(now, 2), now)
+                .status());
+  ASSERT_OK_AND_ASSIGN(Whale got, store().GetWhale(w));
+  EXPECT_EQ(got.last_polled_time, now);
+  EXPECT_EQ(got.next_poll_time, now + absl::Minutes(1));
+  EXPECT_EQ(got.trades_seen, 2);
+  EXPECT_EQ(got.checkpoint_tx_hash, Trade(w, 11, kT0).tx_hash);
+  EXPECT_EQ(got.checkpoint_traded_time, kT0 + absl::Seconds(9));
+
+  // A poll with nothing new still records the poll.
+  const absl::Time later = now + absl::Minutes(1);
+  ASSERT_OK(store().IngestActivities(w, {}, Poll(later, 2), later).status());
+  ASSERT_OK_AND_ASSIGN(got, store().GetWhale(w));
+  EXPECT_EQ(got.last_polled_time, later);
+  EXPECT_EQ(got.checkpoint_tx_hash, Trade(w, 11, kT0).tx_hash);
+
+  EXPECT_THAT(store().IngestActivities(Wallet(10), {}, Poll(later, 0), later),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().IngestActivities(w, {Trade(Wallet(10), 1, kT0)}, Poll(later, 0), later),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StoreContractTest, ConcurrentIngestKeepsSequencesUniqueAndComplete) {
+  constexpr int kWallets = 4, kTradesEach = 15;
+  for (int i = 0; i < kWallets; ++i) {
+    ASSERT_OK(store().TrackWhale(Wallet(100 + i), "", WhaleSource::kApi, kT0).status());
+  }
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(kWallets);
+  for (int i = 0; i < kWallets; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string w = Wallet(100 + i);
+      for (int n = 0; n < kTradesEach && results[i].ok(); ++n) {
+        results[i] =
+            store()
+                .IngestActivities(w, {Trade(w, n, kT0 + absl::Seconds(n))}, Poll(kT0, n + 1), kT0)
+                .status();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const absl::Status& s : results) EXPECT_OK(s);
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> all, store().ReadActivitiesAfter(0, 1000));
+  ASSERT_THAT(all, SizeIs(kWallets * kTradesEach));
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].sequence, all[i].sequence);
+}
+
+TEST_P(StoreContractTest, SyncRuns) {
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncRun> none, store().GetLatestSyncRuns());
+  EXPECT_THAT(none, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(int64_t first, store().StartSyncRun(SyncJob::kMarkets, "replica-a", kT0));
+  ASSERT_OK(store().FinishSyncRun(first, RunStatus::kCompleted, 300, "", kT0 + absl::Seconds(4)));
+  ASSERT_OK_AND_ASSIGN(
+      int64_t second, store().StartSyncRun(SyncJob::kMarkets, "replica-b", kT0 + absl::Minutes(5)));
+  ASSERT_OK_AND_ASSIGN(int64_t trades,
+                       store().StartSyncRun(SyncJob::kWhaleTrades, "replica-a", kT0));
+  ASSERT_OK(store().FinishSyncRun(trades, RunStatus::kFailed, 0, "upstream: 401",
+                                  kT0 + absl::Seconds(1)));
+  EXPECT_GT(second, first);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncRun> runs, store().GetLatestSyncRuns());
+  ASSERT_THAT(runs, SizeIs(2));
+  EXPECT_EQ(runs[0].job, SyncJob::kMarkets);
+  EXPECT_EQ(runs[0].run_id, second);
+  EXPECT_EQ(runs[0].status, RunStatus::kRunning);
+  EXPECT_EQ(runs[0].replica_id, "replica-b");
+  EXPECT_EQ(runs[0].ended_time, absl::InfinitePast());
+  EXPECT_EQ(runs[1].job, SyncJob::kWhaleTrades);
+  EXPECT_EQ(runs[1].status, RunStatus::kFailed);
+  EXPECT_EQ(runs[1].error, "upstream: 401");
+  EXPECT_EQ(runs[1].ended_time, kT0 + absl::Seconds(1));
+  EXPECT_THAT(store().FinishSyncRun(12345, RunStatus::kCompleted, 0, "", kT0),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace whalefeed::db
