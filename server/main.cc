@@ -1,0 +1,144 @@
+// whaled: the whalefeed server. This file is the composition root: it reads the configuration
+// (flags, each with a WHALEFEED_* environment variable), builds the concrete objects and runs until
+// SIGTERM / SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "db/dsn.h"
+#include "db/mysql_store.h"
+#include "server/whaled_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address, HOST:PORT (port 0: any free port)");
+ABSL_FLAG(
+    std::string, mysql_dsn, "mysql://whalefeed:whalefeed@127.0.0.1:3306/whalefeed",
+    "database URL: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or "
+    "mysql://USER@localhost/DATABASE?socket=PATH (user and password percent-encoded); the database "
+    "is created when the user may");
+ABSL_FLAG(std::string, opinion_base_url, "https://openapi.opinion.trade/openapi",
+          "Opinion OpenAPI base URL (also OPINION_TRADE_BASE_URL); the API key is read from "
+          "OPINION_TRADE_API_KEY only, never from a flag");
+ABSL_FLAG(absl::Duration, health_probe_interval, absl::Seconds(2),
+          "how often the database is pinged to set the health of \"\"");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
+          "on SIGTERM/SIGINT, how long open calls may finish before they are cancelled");
+ABSL_FLAG(int, db_pool_size, 8, "idle database connections kept open");
+
+namespace {
+
+// The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
+constexpr const char* kEnvFlags[] = {"listen",           "mysql_dsn",
+                                     "opinion_base_url", "health_probe_interval",
+                                     "shutdown_timeout", "db_pool_size"};
+constexpr struct {
+  const char* variable;
+  const char* flag;
+} kEnvAliases[] = {{"OPINION_TRADE_BASE_URL", "opinion_base_url"}};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "whaled: %s\n", message.c_str());
+  std::exit(2);
+}
+
+// Sets flags from the environment before the command line is parsed, so that a flag beats its
+// variable, which beats the default.
+void ApplyEnvironment() {
+  auto apply = [](const std::string& variable, const char* flag_name) {
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) return;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(flag_name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      Die(absl::StrCat(variable, "=\"", value, "\": ", error));
+    }
+  };
+  for (const auto& alias : kEnvAliases) apply(alias.variable, alias.flag);
+  for (const char* name : kEnvFlags)
+    apply(absl::StrCat("WHALEFEED_", absl::AsciiStrToUpper(name)), name);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      absl::StrCat("whalefeed server ", whalefeed::kVersion,
+                   ": syncs the Opinion OpenAPI into MySQL and serves markets, whales, stats and "
+                   "the live whale feed "
+                   "over gRPC.\n\nEvery flag can also be set by the environment variable "
+                   "WHALEFEED_<FLAG NAME IN "
+                   "CAPITALS> (a flag beats its variable);\nOPINION_TRADE_API_KEY holds the "
+                   "upstream API key.\n\n"
+                   "Usage: whaled [--listen=HOST:PORT] [--mysql_dsn=URL] ..."));
+  ApplyEnvironment();
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1)
+    Die(absl::StrCat("unexpected argument \"", positional[1], "\"; see --help"));
+
+  auto dsn = whalefeed::db::ParseMySqlDsn(absl::GetFlag(FLAGS_mysql_dsn));
+  if (!dsn.ok()) Die(std::string(dsn.status().message()));
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (absl::Status s = whalefeed::server::ValidateListenAddress(listen); !s.ok()) {
+    Die(std::string(s.message()));
+  }
+  if (absl::GetFlag(FLAGS_health_probe_interval) <= absl::ZeroDuration()) {
+    Die("--health_probe_interval must be positive");
+  }
+  if (absl::GetFlag(FLAGS_db_pool_size) < 1) Die("--db_pool_size must be at least 1");
+
+  // Signals are taken by sigwait below: block them before any thread starts so every thread
+  // inherits that.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  whalefeed::db::MySqlStoreOptions store_options;
+  store_options.dsn = *dsn;
+  store_options.max_idle_connections = absl::GetFlag(FLAGS_db_pool_size);
+  auto store = whalefeed::db::MySqlStore::Create(store_options);
+  if (!store.ok()) Die(std::string(store.status().message()));
+  whalefeed::db::MySqlStore* mysql = store->get();
+
+  whalefeed::server::WhaledServerOptions options;
+  options.listen = listen;
+  options.prober.interval = absl::GetFlag(FLAGS_health_probe_interval);
+  options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  auto server = whalefeed::server::WhaledServer::Start(
+      options, mysql, [mysql] { return mysql->PrepareDatabase(); });
+  if (!server.ok()) Die(std::string(server.status().message()));
+  WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
+               << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "
+               << dsn->Redacted();
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  const absl::Time begin = absl::Now();
+  WF_LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+               << ", shutting down";
+  (*server)->Shutdown();
+  server->reset();
+  WF_LOG(INFO) << "stopped cleanly in " << absl::FormatDuration(absl::Now() - begin);
+  return 0;
+}
