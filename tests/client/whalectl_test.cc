@@ -1,0 +1,94 @@
+// whalectl through its real binary against an in-process whaled on an in-memory store.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "db/in_memory_store.h"
+#include "server/whaled_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
+
+namespace whalefeed {
+namespace {
+
+using ::testing::HasSubstr;
+using ::whalefeed::testing::Subprocess;
+using HealthResponse = grpc::health::v1::HealthCheckResponse;
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+Result Whalectl(std::vector<std::string> args) {
+  args.insert(args.begin(), WHALECTL_PATH);
+  auto process = Subprocess::Start(args, {"WHALEFEED_SERVER="});
+  EXPECT_OK(process.status());
+  if (!process.ok()) return {};
+  absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(30));
+  EXPECT_OK(code.status());
+  return {code.ok() ? *code : -1, (*process)->Output()};
+}
+
+// A server whose database never becomes ready unless `database_ready`: then its prober keeps ""
+// NOT_SERVING, and the test sets every other status itself.
+class WhalectlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server::WhaledServerOptions options;
+    options.listen = "127.0.0.1:0";
+    auto started = server::WhaledServer::Start(options, &store_, [] {
+      return absl::UnavailableError("the test's database is never ready");
+    });
+    ASSERT_OK(started.status());
+    server_ = *std::move(started);
+    address_ = absl::StrCat("--server=127.0.0.1:", server_->port());
+  }
+
+  db::InMemoryStore store_;
+  std::unique_ptr<server::WhaledServer> server_;
+  std::string address_;
+};
+
+TEST_F(WhalectlTest, HealthServingExitsZero) {
+  server_->health().SetStatus("whalefeed.sync.stats", HealthResponse::SERVING);
+  Result r = Whalectl({address_, "health", "whalefeed.sync.stats"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "SERVING\n");
+}
+
+TEST_F(WhalectlTest, HealthNotServingExitsOne) {
+  Result r = Whalectl({address_, "health"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.output, "NOT_SERVING\n");
+}
+
+TEST_F(WhalectlTest, HealthOfANamedService) {
+  server_->health().SetStatus("whalefeed.sync.markets", HealthResponse::SERVING);
+  EXPECT_EQ(Whalectl({address_, "health", "whalefeed.sync.markets"}).code, 0);
+  Result unknown = Whalectl({address_, "health", "nope"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("no health service \"nope\""));
+}
+
+TEST_F(WhalectlTest, VersionPrintsItsOwnAndSaysWhatTheServerReports) {
+  Result r = Whalectl({address_, "version"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(absl::StrCat("whalectl ", WHALEFEED_VERSION)));
+  EXPECT_THAT(r.output, HasSubstr("GetSyncStatus"));
+}
+
+TEST(WhalectlErrorsTest, UnreachableServerIsAnErrorNamingTheAddress) {
+  Result r = Whalectl({"--server=127.0.0.1:1", "--timeout=2s", "health"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("127.0.0.1:1"));
+}
+
+TEST(WhalectlErrorsTest, UnknownCommand) {
+  Result r = Whalectl({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("frobnicate"));
+}
+
+}  // namespace
+}  // namespace whalefeed
