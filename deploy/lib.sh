@@ -24,14 +24,17 @@ wf_install_packages() {
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
 }
 
-# wf_build BUILD_DIR BUILD_TYPE [extra cmake args...]: configures once, then builds incrementally with Ninja.
+# wf_build BUILD_DIR BUILD_TYPE TARGETS [extra cmake args...]: configures, then builds TARGETS (a space
+# separated list, "all" for everything) incrementally with Ninja.
 wf_build() {
-  local dir=$1 type=$2
-  shift 2
+  local dir=$1 type=$2 targets=$3
+  shift 3
+  mkdir -p "$WF_ROOT/.local"
   cmake -S "$WF_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >"$WF_ROOT/.local/cmake.log" 2>&1 ||
     { cat "$WF_ROOT/.local/cmake.log" >&2; return 1; }
-  wf_log "building in ${dir#$WF_ROOT/} ($(nproc) jobs)"
-  cmake --build "$dir" -j "$(nproc)"
+  wf_log "building $targets in ${dir#$WF_ROOT/} ($(nproc) jobs)"
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j "$(nproc)" --target $targets
 }
 
 # The MariaDB server binaries live in /usr/sbin and /usr/bin on Debian.

@@ -1,0 +1,1075 @@
+// End-to-end tests of the simulator over real HTTP: OpinionSim runs in-process on port 0 with a
+// FakeClock, the tests talk to it with httplib::Client and parse bodies with RapidJSON.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "sim/opinion_sim.h"
+#include "tests/testing/status_matchers.h"
+
+namespace whalefeed::sim {
+namespace {
+
+using ::testing::AnyOf;
+using ::testing::Eq;
+using ::testing::Gt;
+using ::testing::HasSubstr;
+using ::testing::Le;
+
+constexpr char kKey[] = "test-key";
+
+std::string Api(absl::string_view path) { return absl::StrCat("/openapi", path); }
+
+struct Reply {
+  int status = 0;  // 0: the request failed at the transport level
+  httplib::Error error = httplib::Error::Success;
+  std::string body;
+  httplib::Headers headers;
+  rapidjson::Document json;
+  bool parsed = false;  // the body is valid JSON
+};
+
+Reply ToReply(const httplib::Result& res) {
+  Reply reply;
+  if (!res) {
+    reply.error = res.error();
+    return reply;
+  }
+  reply.status = res->status;
+  reply.body = res->body;
+  reply.headers = res->headers;
+  reply.json.Parse(reply.body.c_str(), reply.body.size());
+  reply.parsed = !reply.json.HasParseError();
+  return reply;
+}
+
+// GET with an `apikey` header (none if `key` is empty) on a fresh connection.
+Reply Get(const OpinionSim& sim, const std::string& path, const std::string& key = kKey) {
+  httplib::Client client("127.0.0.1", sim.port());
+  client.set_read_timeout(10, 0);
+  httplib::Headers headers;
+  if (!key.empty()) headers.emplace("apikey", key);
+  return ToReply(client.Get(path.c_str(), headers));
+}
+
+Reply Post(const OpinionSim& sim, const std::string& path, const std::string& body = "") {
+  httplib::Client client("127.0.0.1", sim.port());
+  client.set_read_timeout(10, 0);
+  return ToReply(client.Post(path.c_str(), body, "application/json"));
+}
+
+// The API result of a successful call, or a null value (after a test failure).
+const rapidjson::Value& Result(const Reply& reply) {
+  static const rapidjson::Value kNull;
+  EXPECT_TRUE(reply.parsed) << reply.body;
+  if (!reply.parsed || !reply.json.IsObject() || !reply.json.HasMember("result")) return kNull;
+  return reply.json["result"];
+}
+
+const rapidjson::Value& List(const Reply& reply) {
+  static const rapidjson::Value kEmpty(rapidjson::kArrayType);
+  const rapidjson::Value& result = Result(reply);
+  EXPECT_TRUE(result.IsObject() && result.HasMember("list") && result["list"].IsArray())
+      << reply.body;
+  if (!result.IsObject() || !result.HasMember("list") || !result["list"].IsArray()) return kEmpty;
+  return result["list"];
+}
+
+int64_t Total(const Reply& reply) {
+  const rapidjson::Value& result = Result(reply);
+  EXPECT_TRUE(result.IsObject() && result.HasMember("total") && result["total"].IsInt64());
+  return result.IsObject() && result.HasMember("total") && result["total"].IsInt64()
+             ? result["total"].GetInt64()
+             : -1;
+}
+
+int64_t IntField(const rapidjson::Value& v, const char* key) {
+  EXPECT_TRUE(v.IsObject() && v.HasMember(key) && v[key].IsInt64()) << key;
+  return v.IsObject() && v.HasMember(key) && v[key].IsInt64() ? v[key].GetInt64() : -1;
+}
+
+std::string StrField(const rapidjson::Value& v, const char* key) {
+  EXPECT_TRUE(v.IsObject() && v.HasMember(key) && v[key].IsString()) << key;
+  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
+}
+
+// "12.34" with 2 decimals -> 1234. Fails the test on anything else.
+int64_t Scaled(const std::string& text, int decimals) {
+  const std::vector<std::string> parts = absl::StrSplit(text, '.');
+  int64_t whole = 0;
+  EXPECT_TRUE(parts.size() <= 2 && absl::SimpleAtoi(parts[0], &whole)) << text;
+  std::string fraction = parts.size() == 2 ? parts[1] : "";
+  EXPECT_LE(fraction.size(), static_cast<size_t>(decimals)) << text;
+  fraction.resize(decimals, '0');
+  int64_t frac = 0;
+  if (!fraction.empty()) {
+    EXPECT_TRUE(absl::SimpleAtoi(fraction, &frac)) << text;
+  }
+  int64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  return text[0] == '-' ? whole * scale - frac : whole * scale + frac;
+}
+
+std::vector<std::string> TopWallets(const OpinionSim& sim, int n) {
+  std::vector<std::string> out;
+  for (const Wallet* w : sim.TopWallets(n)) out.push_back(w->address);
+  return out;
+}
+
+// Every visible trade of a wallet through /trade/user, newest first (needs a lax rate limit).
+std::vector<std::string> AllTradeBodies(const OpinionSim& sim, const std::string& wallet,
+                                        int64_t* total) {
+  std::vector<std::string> out;
+  for (int page = 1;; ++page) {
+    Reply reply = Get(sim, Api(absl::StrCat("/trade/user/", wallet, "?limit=20&page=", page)));
+    EXPECT_EQ(reply.status, 200);
+    *total = Total(reply);
+    const rapidjson::Value& list = List(reply);
+    for (const rapidjson::Value& trade : list.GetArray()) {
+      rapidjson::StringBuffer buffer;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+      trade.Accept(writer);
+      out.emplace_back(buffer.GetString(), buffer.GetSize());
+    }
+    if (list.Size() < 20 || page > 1000) break;
+  }
+  return out;
+}
+
+OpinionSim::Options Unlimited() {
+  OpinionSim::Options options;
+  options.rate_limit = 0;
+  return options;
+}
+
+// ---- Envelope and auth ----
+
+TEST(OpinionSimApiTest, EnvelopeUsesErrnoByDefault) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply reply = Get(*sim, Api("/market"));
+  ASSERT_EQ(reply.status, 200);
+  ASSERT_TRUE(reply.parsed);
+  EXPECT_EQ(IntField(reply.json, "errno"), 0);
+  EXPECT_EQ(StrField(reply.json, "errmsg"), "");
+  EXPECT_FALSE(reply.json.HasMember("code"));
+  EXPECT_TRUE(Result(reply).IsObject());
+  EXPECT_EQ(reply.headers.find("Content-Type")->second, "application/json");
+}
+
+TEST(OpinionSimApiTest, EnvelopeCanUseCodeAndMsg) {
+  FakeClock clock;
+  OpinionSim::Options options;
+  options.envelope = EnvelopeStyle::kCode;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  Reply ok = Get(*sim, Api("/market"));
+  ASSERT_TRUE(ok.parsed);
+  EXPECT_EQ(IntField(ok.json, "code"), 0);
+  EXPECT_EQ(StrField(ok.json, "msg"), "");
+  EXPECT_FALSE(ok.json.HasMember("errno"));
+  Reply bad = Get(*sim, Api("/market?page=0"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(IntField(bad.json, "code"), 0);
+  EXPECT_TRUE(bad.json["result"].IsNull());
+}
+
+TEST(OpinionSimApiTest, ApiKeyIsRequired) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply missing = Get(*sim, Api("/market"), "");
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.body, R"({"errno":11002,"errmsg":"Invalid API key","result":null})");
+  EXPECT_EQ(Get(*sim, Api("/market"), "anything").status, 200);
+
+  OpinionSim::Options options;
+  options.api_keys = {"good-1", "good-2"};
+  ASSERT_OK_AND_ASSIGN(auto strict, OpinionSim::Create(options, &clock));
+  EXPECT_EQ(Get(*strict, Api("/market"), "bad").status, 401);
+  EXPECT_EQ(Get(*strict, Api("/trade/user/0x0000000000000000000000000000000000000000"), "").status,
+            401);
+  EXPECT_EQ(Get(*strict, Api("/market"), "good-2").status, 200);
+  // Admin endpoints need no key.
+  EXPECT_EQ(Get(*strict, "/admin/health", "").status, 200);
+}
+
+TEST(OpinionSimApiTest, UnknownPathsAreJson404) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply reply = Get(*sim, Api("/trades"));
+  EXPECT_EQ(reply.status, 404);
+  ASSERT_TRUE(reply.parsed);
+  EXPECT_NE(IntField(reply.json, "errno"), 0);
+}
+
+// ---- Markets ----
+
+TEST(OpinionSimApiTest, MarketPagingDefaultsCapsAndTotals) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(Unlimited(), &clock));
+  int64_t binary_top_level = 0;
+  for (int index : sim->world().top_level()) {
+    binary_top_level += sim->world().markets()[index].kind == MarketKind::kBinary;
+  }
+  Reply first = Get(*sim, Api("/market"));
+  EXPECT_EQ(Total(first), binary_top_level);
+  EXPECT_EQ(List(first).Size(), 10u);  // default limit
+
+  Reply capped = Get(*sim, Api("/market?limit=50"));
+  EXPECT_EQ(capped.status, 200);
+  EXPECT_EQ(List(capped).Size(), 20u);  // capped, not rejected
+
+  // Pages start at 1 and do not overlap.
+  Reply page1 = Get(*sim, Api("/market?page=1&limit=5"));
+  Reply page2 = Get(*sim, Api("/market?page=2&limit=5"));
+  EXPECT_EQ(IntField(List(page1)[0], "marketId"), IntField(List(first)[0], "marketId"));
+  EXPECT_EQ(IntField(List(page2)[0], "marketId"), IntField(List(first)[5], "marketId"));
+
+  // The last page is short; beyond the end the list is empty but total stays.
+  const int64_t last_page = (binary_top_level + 19) / 20;
+  Reply last = Get(*sim, Api(absl::StrCat("/market?limit=20&page=", last_page)));
+  EXPECT_EQ(static_cast<int64_t>(List(last).Size()), binary_top_level - (last_page - 1) * 20);
+  Reply beyond = Get(*sim, Api(absl::StrCat("/market?limit=20&page=", last_page + 1)));
+  EXPECT_EQ(beyond.status, 200);
+  EXPECT_EQ(List(beyond).Size(), 0u);
+  EXPECT_EQ(Total(beyond), binary_top_level);
+
+  for (const char* bad :
+       {"page=0", "page=-1", "page=abc", "limit=0", "limit=-5", "limit=x",
+        "page=99999999999999999999", "marketType=3", "sortBy=9", "status=open", "labelId=x"}) {
+    Reply reply = Get(*sim, Api(absl::StrCat("/market?", bad)));
+    EXPECT_EQ(reply.status, 400) << bad;
+    EXPECT_NE(IntField(reply.json, "errno"), 0) << bad;
+    EXPECT_TRUE(reply.json["result"].IsNull()) << bad;
+  }
+  // A huge but valid page number is simply beyond the end.
+  Reply huge = Get(*sim, Api("/market?page=9223372036854775807&limit=20"));
+  EXPECT_EQ(huge.status, 200);
+  EXPECT_EQ(List(huge).Size(), 0u);
+}
+
+TEST(OpinionSimApiTest, MarketTypeDefaultsToBinaryOnly) {
+  FakeClock clock;
+  OpinionSim::Options options = Unlimited();
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  const int64_t binary = Total(Get(*sim, Api("/market")));
+  const int64_t categorical = Total(Get(*sim, Api("/market?marketType=1")));
+  const int64_t all = Total(Get(*sim, Api("/market?marketType=2")));
+  EXPECT_GT(binary, 0);
+  EXPECT_GT(categorical, 0);
+  EXPECT_EQ(all, binary + categorical);  // total counts top-level rows, not children
+  EXPECT_EQ(all, 300);
+
+  int parents_seen = 0;
+  for (int page = 1; page <= (all + 19) / 20; ++page) {
+    Reply reply = Get(*sim, Api(absl::StrCat("/market?marketType=2&limit=20&page=", page)));
+    for (const rapidjson::Value& m : List(reply).GetArray()) {
+      if (IntField(m, "marketType") == 0) {
+        EXPECT_FALSE(m.HasMember("childMarkets"));
+        continue;
+      }
+      ++parents_seen;
+      EXPECT_EQ(StrField(m, "yesTokenId"), "");
+      EXPECT_EQ(StrField(m, "noTokenId"), "");
+      EXPECT_EQ(StrField(m, "conditionId"), "");
+      ASSERT_TRUE(m.HasMember("childMarkets") && m["childMarkets"].IsArray());
+      EXPECT_GE(m["childMarkets"].Size(), 2u);
+      EXPECT_LE(m["childMarkets"].Size(), 6u);
+      for (const rapidjson::Value& child : m["childMarkets"].GetArray()) {
+        EXPECT_FALSE(child.HasMember("marketType"));
+        EXPECT_FALSE(child.HasMember("volume24h"));
+        EXPECT_FALSE(child.HasMember("volume7d"));
+        EXPECT_FALSE(child.HasMember("childMarkets"));
+        EXPECT_THAT(StrField(child, "yesTokenId").size(), AnyOf(Eq(76u), Eq(77u), Eq(78u)));
+        EXPECT_TRUE(child.HasMember("volume"));
+      }
+    }
+  }
+  EXPECT_EQ(parents_seen, categorical);
+  // Roughly 15% categorical.
+  EXPECT_GT(categorical, 20);
+  EXPECT_LT(categorical, 80);
+}
+
+TEST(OpinionSimApiTest, MarketFieldsHaveWireTypes) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const int64_t now = absl::ToUnixSeconds(clock.Now());
+  const std::regex token(R"([1-9][0-9]{75,77})");
+  const std::regex hex64("[0-9a-f]{64}");
+  const std::regex money(R"([0-9]+\.[0-9]{2})");
+  Reply reply = Get(*sim, Api("/market?limit=20&marketType=0"));
+  ASSERT_EQ(List(reply).Size(), 20u);
+  for (const rapidjson::Value& m : List(reply).GetArray()) {
+    EXPECT_TRUE(m["marketId"].IsInt64());
+    EXPECT_TRUE(std::regex_match(StrField(m, "yesTokenId"), token));
+    EXPECT_TRUE(std::regex_match(StrField(m, "noTokenId"), token));
+    EXPECT_TRUE(std::regex_match(StrField(m, "conditionId"), hex64));
+    EXPECT_TRUE(std::regex_match(StrField(m, "questionId"), hex64));
+    for (const char* key : {"volume", "volume24h", "volume7d"}) {
+      EXPECT_TRUE(std::regex_match(StrField(m, key), money)) << key;
+    }
+    const int64_t created = IntField(m, "createdAt");
+    EXPECT_GT(created, now - 401 * 86400);  // seconds, not milliseconds
+    EXPECT_LT(created, now);
+    EXPECT_TRUE(m["cutoffAt"].IsInt64());
+    EXPECT_TRUE(m["resolvedAt"].IsInt64());
+    const int64_t status = IntField(m, "status");
+    const std::string status_enum = StrField(m, "statusEnum");
+    EXPECT_EQ(status_enum, MarketStatusName(static_cast<int>(status)));
+    EXPECT_EQ(IntField(m, "resolvedAt") != 0, status == kStatusResolved);
+    EXPECT_EQ(StrField(m, "chainId"), "56");
+    EXPECT_EQ(StrField(m, "quoteToken"), "0x55d398326f99059fF775485246999027B3197955");
+    EXPECT_TRUE(m["incentiveFactor"].IsObject());
+    EXPECT_TRUE(m["labels"].IsArray() && m["labels"].Size() > 0 && m["labels"][0].IsString());
+    EXPECT_TRUE(m["labelIds"].IsArray() && m["labelIds"].Size() > 0 && m["labelIds"][0].IsInt());
+    EXPECT_FALSE(StrField(m, "slug").empty());
+    EXPECT_EQ(StrField(m, "yesLabel"), "Yes");
+  }
+}
+
+TEST(OpinionSimApiTest, MarketStatusFilterAndSort) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply activated = Get(*sim, Api("/market?status=activated&limit=20"));
+  ASSERT_GT(List(activated).Size(), 0u);
+  for (const rapidjson::Value& m : List(activated).GetArray()) EXPECT_EQ(IntField(m, "status"), 2);
+  Reply resolved = Get(*sim, Api("/market?status=resolved&limit=20"));
+  ASSERT_GT(List(resolved).Size(), 0u);
+  for (const rapidjson::Value& m : List(resolved).GetArray()) EXPECT_EQ(IntField(m, "status"), 4);
+  EXPECT_LT(Total(activated) + Total(resolved), Total(Get(*sim, Api("/market"))) + 1);
+
+  Reply by_volume = Get(*sim, Api("/market?sortBy=3&limit=20"));
+  int64_t previous = INT64_MAX;
+  for (const rapidjson::Value& m : List(by_volume).GetArray()) {
+    const int64_t volume = Scaled(StrField(m, "volume"), 2);
+    EXPECT_LE(volume, previous);
+    previous = volume;
+  }
+  Reply newest = Get(*sim, Api("/market?limit=20"));  // sortBy defaults to 1, newest first
+  previous = INT64_MAX;
+  for (const rapidjson::Value& m : List(newest).GetArray()) {
+    EXPECT_LE(IntField(m, "createdAt"), previous);
+    previous = IntField(m, "createdAt");
+  }
+}
+
+TEST(OpinionSimApiTest, MarketDetailAndCategorical) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const Market* binary = nullptr;
+  const Market* parent = nullptr;
+  for (const Market& m : sim->world().markets()) {
+    if (binary == nullptr && m.kind == MarketKind::kBinary) binary = &m;
+    if (parent == nullptr && m.kind == MarketKind::kCategorical) parent = &m;
+  }
+  ASSERT_NE(binary, nullptr);
+  ASSERT_NE(parent, nullptr);
+  const Market& child = sim->world().markets()[parent->children[0]];
+
+  Reply detail = Get(*sim, Api(absl::StrCat("/market/", binary->id)));
+  ASSERT_EQ(detail.status, 200);
+  const rapidjson::Value& data = Result(detail)["data"];
+  EXPECT_EQ(IntField(data, "marketId"), binary->id);
+  EXPECT_EQ(StrField(data, "yesTokenId"), binary->yes_token_id);
+
+  Reply child_detail = Get(*sim, Api(absl::StrCat("/market/", child.id)));
+  EXPECT_EQ(IntField(Result(child_detail)["data"], "marketId"), child.id);
+  EXPECT_FALSE(Result(child_detail)["data"].HasMember("marketType"));
+
+  Reply categorical = Get(*sim, Api(absl::StrCat("/market/categorical/", parent->id)));
+  ASSERT_EQ(categorical.status, 200);
+  const rapidjson::Value& parent_data = Result(categorical)["data"];
+  EXPECT_EQ(IntField(parent_data, "marketType"), 1);
+  EXPECT_EQ(parent_data["childMarkets"].Size(), parent->children.size());
+
+  // E3 only knows parents; unknown ids give HTTP 200 + errno != 0 + result null by default.
+  for (const std::string& path :
+       {absl::StrCat("/market/categorical/", binary->id), std::string("/market/999999999")}) {
+    Reply missing = Get(*sim, Api(path));
+    EXPECT_EQ(missing.status, 200) << path;
+    EXPECT_NE(IntField(missing.json, "errno"), 0) << path;
+    EXPECT_TRUE(missing.json["result"].IsNull()) << path;
+  }
+  for (const char* bad : {"/market/abc", "/market/-4", "/market/0", "/market/1e5",
+                          "/market/99999999999999999999999", "/market/categorical/x"}) {
+    Reply reply = Get(*sim, Api(bad));
+    EXPECT_EQ(reply.status, 400) << bad;
+    EXPECT_NE(IntField(reply.json, "errno"), 0) << bad;
+  }
+
+  OpinionSim::Options options;
+  options.not_found_status = 404;
+  ASSERT_OK_AND_ASSIGN(auto strict, OpinionSim::Create(options, &clock));
+  Reply missing = Get(*strict, Api("/market/999999999"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(IntField(missing.json, "errno"), 0);
+}
+
+// ---- Trades and positions ----
+
+TEST(OpinionSimApiTest, TradesHaveWireFormat) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const int64_t now = absl::ToUnixSeconds(clock.Now());
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  Reply reply = Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?limit=20")));
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_GT(Total(reply), 1000);
+  const std::regex tx("0x[0-9a-f]{64}");
+  const std::regex money(R"(-?[0-9]+\.[0-9]{2})");
+  const std::regex price(R"((0\.[0-9]{2,3})|(1\.00))");
+  const std::regex wei("0|[1-9][0-9]*");
+  ASSERT_EQ(List(reply).Size(), 20u);
+  for (const rapidjson::Value& t : List(reply).GetArray()) {
+    EXPECT_TRUE(std::regex_match(StrField(t, "txHash"), tx));
+    EXPECT_TRUE(t["marketId"].IsInt64());
+    EXPECT_TRUE(t["rootMarketId"].IsInt64());
+    EXPECT_TRUE(t["outcomeSide"].IsInt());
+    EXPECT_TRUE(t["status"].IsInt());
+    const std::string side = StrField(t, "side");
+    EXPECT_THAT(side, AnyOf(Eq("Buy"), Eq("Sell"), Eq("Merge"), Eq("Split")));
+    const std::string price_text = StrField(t, "price");
+    EXPECT_TRUE(std::regex_match(price_text, price)) << price_text;
+    for (const char* key : {"shares", "amount", "fee"}) {
+      EXPECT_TRUE(std::regex_match(StrField(t, key), money)) << key << " " << StrField(t, key);
+    }
+    // amount == price * shares, rounded to cents, exactly.
+    const int64_t price_milli = Scaled(price_text, 3);
+    const int64_t shares = Scaled(StrField(t, "shares"), 2);
+    const int64_t amount = Scaled(StrField(t, "amount"), 2);
+    EXPECT_EQ(amount, (price_milli * shares + 500) / 1000) << price_text;
+    // usdAmount is the amount scaled by 1e18.
+    const std::string usd = StrField(t, "usdAmount");
+    EXPECT_TRUE(std::regex_match(usd, wei));
+    EXPECT_EQ(usd, amount == 0 ? "0" : absl::StrCat(amount, "0000000000000000"));
+    EXPECT_EQ(StrField(t, "quoteTokenUsdPrice"), "1");
+    EXPECT_EQ(StrField(t, "statusEnum"), "Filled");
+    EXPECT_EQ(StrField(t, "chainId"), "56");
+    const int64_t created = IntField(t, "createdAt");
+    EXPECT_LE(created, now);
+    EXPECT_GT(created, now - 31 * 86400);
+    const Market* market = sim->world().FindMarket(IntField(t, "marketId"));
+    ASSERT_NE(market, nullptr);
+    EXPECT_EQ(IntField(t, "rootMarketId"), sim->world().Root(*market).id);
+    if (market->kind == MarketKind::kBinary) {
+      EXPECT_EQ(IntField(t, "rootMarketId"), market->id);
+    }
+  }
+}
+
+TEST(OpinionSimApiTest, TradesAreNewestFirstAcrossPages) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  std::set<std::string> hashes;
+  int64_t previous = INT64_MAX;
+  for (int page = 1; page <= 3; ++page) {
+    Reply reply = Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?page=", page)));
+    ASSERT_EQ(List(reply).Size(), 10u);  // default limit
+    for (const rapidjson::Value& t : List(reply).GetArray()) {
+      EXPECT_LE(IntField(t, "createdAt"), previous);
+      previous = IntField(t, "createdAt");
+      EXPECT_TRUE(hashes.insert(StrField(t, "txHash")).second);
+    }
+  }
+  EXPECT_EQ(List(Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?limit=99")))).Size(), 20u);
+}
+
+TEST(OpinionSimApiTest, TradesFilterByMarket) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  Reply any = Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?limit=1")));
+  const int64_t market_id = IntField(List(any)[0], "marketId");
+  Reply filtered =
+      Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?limit=20&marketId=", market_id)));
+  EXPECT_GT(Total(filtered), 0);
+  EXPECT_LT(Total(filtered), Total(any));
+  for (const rapidjson::Value& t : List(filtered).GetArray()) {
+    EXPECT_EQ(IntField(t, "marketId"), market_id);
+  }
+  EXPECT_EQ(Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?marketId=x"))).status, 400);
+  EXPECT_EQ(Total(Get(*sim, Api(absl::StrCat("/trade/user/", wallet, "?marketId=1")))), 0);
+}
+
+TEST(OpinionSimApiTest, WalletsMatchCaseInsensitively) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  std::string wallet = TopWallets(*sim, 2)[1];
+  const int64_t total = Total(Get(*sim, Api(absl::StrCat("/trade/user/", wallet))));
+  EXPECT_GT(total, 0);
+  std::string mixed = wallet;
+  for (size_t i = 2; i < mixed.size(); i += 2) mixed[i] = absl::ascii_toupper(mixed[i]);
+  mixed[1] = 'X';
+  EXPECT_EQ(Total(Get(*sim, Api(absl::StrCat("/trade/user/", mixed)))), total);
+  EXPECT_GT(Total(Get(*sim, Api(absl::StrCat("/positions/user/", mixed)))), 0);
+
+  // A well-formed unknown wallet has nothing; a malformed one is a bad parameter.
+  Reply unknown = Get(*sim, Api("/trade/user/0x00000000000000000000000000000000000000ff"));
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_EQ(Total(unknown), 0);
+  EXPECT_EQ(List(unknown).Size(), 0u);
+  for (const char* bad : {"/trade/user/nobody", "/trade/user/0x123", "/positions/user/0xzz"}) {
+    EXPECT_EQ(Get(*sim, Api(bad)).status, 400) << bad;
+  }
+}
+
+TEST(OpinionSimApiTest, NewTradesAppearAsTheClockAdvances) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  const std::string path = Api(absl::StrCat("/trade/user/", TopWallets(*sim, 1)[0], "?limit=20"));
+  const int64_t start = absl::ToUnixSeconds(clock.Now());
+  Reply before = Get(*sim, path);
+  EXPECT_LE(IntField(List(before)[0], "createdAt"), start);
+
+  clock.Advance(absl::Minutes(10));
+  const int64_t later = absl::ToUnixSeconds(clock.Now());
+  Reply after = Get(*sim, path);
+  EXPECT_GT(Total(after), Total(before));
+  EXPECT_GT(IntField(List(after)[0], "createdAt"), start);
+  for (const rapidjson::Value& t : List(after).GetArray()) {
+    EXPECT_LE(IntField(t, "createdAt"), later);  // nothing from the future
+  }
+  // The trades seen before are still there, further down.
+  const int64_t new_trades = Total(after) - Total(before);
+  Reply shifted = Get(*sim, absl::StrCat(path, "&page=1"));
+  if (new_trades < 20) {
+    EXPECT_EQ(StrField(List(shifted)[static_cast<rapidjson::SizeType>(new_trades)], "txHash"),
+              StrField(List(before)[0], "txHash"));
+  }
+}
+
+TEST(OpinionSimApiTest, TimeScaleSpeedsUpSimulatedTime) {
+  FakeClock clock;
+  OpinionSim::Options options;
+  options.time_scale = 60;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  const absl::Time start = sim->SimNow();
+  clock.Advance(absl::Seconds(2));
+  EXPECT_EQ(sim->SimNow() - start, absl::Minutes(2));
+  Reply health = Get(*sim, "/admin/health", "");
+  EXPECT_EQ(IntField(health.json, "simNow"), absl::ToUnixSeconds(start) + 120);
+}
+
+TEST(OpinionSimApiTest, ManualClockMovesOnlyThroughAdmin) {
+  FakeClock clock;
+  OpinionSim::Options options;
+  options.manual_clock = true;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  const int64_t start = absl::ToUnixSeconds(sim->SimNow());
+  clock.Advance(absl::Hours(1));
+  EXPECT_EQ(absl::ToUnixSeconds(sim->SimNow()), start);
+  Reply advanced = Post(*sim, "/admin/advance?seconds=90");
+  EXPECT_EQ(advanced.status, 200);
+  EXPECT_EQ(IntField(advanced.json, "simNow"), start + 90);
+  EXPECT_EQ(Post(*sim, "/admin/advance?seconds=-1").status, 400);
+  EXPECT_EQ(Post(*sim, "/admin/advance").status, 400);
+
+  ASSERT_OK_AND_ASSIGN(auto normal, OpinionSim::Create({}, &clock));
+  EXPECT_EQ(Post(*normal, "/admin/advance?seconds=5").status, 409);
+}
+
+TEST(OpinionSimApiTest, SameSeedGivesSameData) {
+  FakeClock clock;
+  OpinionSim::Options options;
+  options.seed = 42;
+  ASSERT_OK_AND_ASSIGN(auto a, OpinionSim::Create(options, &clock));
+  ASSERT_OK_AND_ASSIGN(auto b, OpinionSim::Create(options, &clock));
+  options.seed = 43;
+  ASSERT_OK_AND_ASSIGN(auto c, OpinionSim::Create(options, &clock));
+  const std::string wallet = TopWallets(*a, 3)[2];
+  ASSERT_EQ(wallet, TopWallets(*b, 3)[2]);
+  EXPECT_NE(wallet, TopWallets(*c, 3)[2]);
+  for (const std::string& path : {Api("/market?marketType=2&limit=20"),
+                                  Api(absl::StrCat("/trade/user/", wallet, "?limit=20")),
+                                  Api(absl::StrCat("/positions/user/", wallet, "?limit=20"))}) {
+    EXPECT_EQ(Get(*a, path).body, Get(*b, path).body) << path;
+  }
+  EXPECT_NE(Get(*a, Api("/market")).body, Get(*c, Api("/market")).body);
+  // Still the same after time moves on (b is asked again only later).
+  clock.Advance(absl::Minutes(5));
+  const std::string path = Api(absl::StrCat("/trade/user/", wallet, "?limit=20"));
+  EXPECT_EQ(Get(*a, path).body, Get(*b, path).body);
+}
+
+TEST(OpinionSimApiTest, WalletActivityIsSkewed) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply wallets = Get(*sim, "/admin/wallets?top=300", "");
+  ASSERT_TRUE(wallets.parsed);
+  ASSERT_EQ(wallets.json["wallets"].Size(), 300u);
+  const std::string top = StrField(wallets.json["wallets"][0], "address");
+  const std::string median = StrField(wallets.json["wallets"][150], "address");
+  const int64_t top_total = Total(Get(*sim, Api(absl::StrCat("/trade/user/", top))));
+  const int64_t median_total = Total(Get(*sim, Api(absl::StrCat("/trade/user/", median))));
+  EXPECT_GT(median_total, 0);  // every wallet has some history
+  EXPECT_GT(top_total, 20 * median_total);
+}
+
+TEST(OpinionSimApiTest, PositionsAreNetSharesOfVisibleTrades) {
+  FakeClock clock;
+  OpinionSim::Options options = Unlimited();
+  options.history_days = 5;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  const std::string wallet = TopWallets(*sim, 10)[9];
+  // The truth: net shares per (marketId, outcomeSide) from every trade.
+  Reply truth = Get(*sim, absl::StrCat("/admin/trades?limit=1000000&wallet=", wallet), "");
+  ASSERT_TRUE(truth.parsed);
+  std::map<std::pair<int64_t, int64_t>, int64_t> net;
+  for (const rapidjson::Value& t : truth.json["trades"].GetArray()) {
+    const int64_t market = IntField(t, "marketId");
+    const int64_t shares = Scaled(StrField(t, "shares"), 2);
+    const std::string side = StrField(t, "side");
+    if (side == "Buy") net[{market, IntField(t, "outcomeSide")}] += shares;
+    if (side == "Sell") net[{market, IntField(t, "outcomeSide")}] -= shares;
+    for (int64_t outcome : {1, 2}) {
+      if (side == "Split") net[{market, outcome}] += shares;
+      if (side == "Merge") net[{market, outcome}] -= shares;
+    }
+  }
+  std::map<std::pair<int64_t, int64_t>, int64_t> expected;
+  for (const auto& [key, shares] : net) {
+    EXPECT_GE(shares, 0);  // wallets never sell what they do not hold
+    if (shares > 0) expected[key] = shares;
+  }
+
+  std::map<std::pair<int64_t, int64_t>, int64_t> served;
+  int64_t previous = INT64_MAX;
+  int64_t total = 0;
+  for (int page = 1; page < 100; ++page) {
+    Reply reply = Get(*sim, Api(absl::StrCat("/positions/user/", wallet, "?limit=20&page=", page)));
+    total = Total(reply);
+    for (const rapidjson::Value& p : List(reply).GetArray()) {
+      const int64_t shares = Scaled(StrField(p, "sharesOwned"), 2);
+      EXPECT_LE(shares, previous);  // largest first
+      previous = shares;
+      served[{IntField(p, "marketId"), IntField(p, "outcomeSide")}] = shares;
+      EXPECT_GE(StrField(p, "tokenId").size(), 76u);
+      EXPECT_TRUE(p["marketCutoffAt"].IsInt64());
+      Scaled(StrField(p, "avgEntryPrice"), 3);
+      Scaled(StrField(p, "currentValueInQuoteToken"), 2);
+    }
+    if (List(reply).Size() < 20) break;
+  }
+  EXPECT_EQ(total, static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(served, expected);
+}
+
+// ---- Admin ----
+
+TEST(OpinionSimAdminTest, TradesMatchWhatTheApiServes) {
+  FakeClock clock;
+  OpinionSim::Options options = Unlimited();
+  options.history_days = 3;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  clock.Advance(absl::Minutes(30));
+  const std::string wallet = TopWallets(*sim, 30)[29];
+  int64_t total = 0;
+  const std::vector<std::string> served = AllTradeBodies(*sim, wallet, &total);
+  ASSERT_GT(total, 20);
+  ASSERT_EQ(static_cast<int64_t>(served.size()), total);
+
+  Reply truth = Get(*sim, absl::StrCat("/admin/trades?limit=1000000&wallet=", wallet), "");
+  ASSERT_TRUE(truth.parsed);
+  EXPECT_EQ(IntField(truth.json, "total"), total);
+  const rapidjson::Value& trades = truth.json["trades"];
+  ASSERT_EQ(static_cast<int64_t>(trades.Size()), total);
+  // The admin list is oldest first; strip its extra fields and compare record by record.
+  for (rapidjson::SizeType i = 0; i < trades.Size(); ++i) {
+    rapidjson::Value copy;
+    rapidjson::Document scratch;
+    copy.CopyFrom(trades[i], scratch.GetAllocator());
+    EXPECT_EQ(StrField(copy, "wallet"), wallet);
+    EXPECT_GE(IntField(copy, "appearedAt"), IntField(copy, "createdAt"));
+    copy.EraseMember("wallet");
+    copy.EraseMember("appearedAt");
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    copy.Accept(writer);
+    EXPECT_EQ(std::string(buffer.GetString(), buffer.GetSize()), served[served.size() - 1 - i]);
+  }
+}
+
+TEST(OpinionSimAdminTest, TradesSinceAndAcrossWallets) {
+  FakeClock clock;
+  OpinionSim::Options options;
+  options.history_days = 1;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  const int64_t start = absl::ToUnixSeconds(clock.Now());
+  clock.Advance(absl::Minutes(5));
+  Reply recent = Get(*sim, absl::StrCat("/admin/trades?since=", start + 1), "");
+  ASSERT_TRUE(recent.parsed);
+  const rapidjson::Value& trades = recent.json["trades"];
+  // 15 trade events a minute by default: five minutes bring dozens of trades.
+  EXPECT_GT(trades.Size(), 30u);
+  std::set<std::string> wallets;
+  int64_t previous = 0;
+  for (const rapidjson::Value& t : trades.GetArray()) {
+    EXPECT_GT(IntField(t, "appearedAt"), start);
+    EXPECT_GE(IntField(t, "appearedAt"), previous);  // oldest first
+    previous = IntField(t, "appearedAt");
+    wallets.insert(StrField(t, "wallet"));
+  }
+  EXPECT_GT(wallets.size(), 3u);
+  Reply limited = Get(*sim, absl::StrCat("/admin/trades?limit=5&since=", start + 1), "");
+  EXPECT_EQ(limited.json["trades"].Size(), 5u);
+  EXPECT_EQ(IntField(limited.json, "total"), static_cast<int64_t>(trades.Size()));
+  EXPECT_EQ(Get(*sim, "/admin/trades?since=abc", "").status, 400);
+  EXPECT_EQ(Get(*sim, "/admin/trades?wallet=0x1", "").status, 400);
+}
+
+TEST(OpinionSimAdminTest, WalletsAreOrderedByActivity) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Reply reply = Get(*sim, "/admin/wallets?top=5", "");
+  ASSERT_TRUE(reply.parsed);
+  const rapidjson::Value& wallets = reply.json["wallets"];
+  ASSERT_EQ(wallets.Size(), 5u);
+  const std::regex address("0x[0-9a-f]{40}");
+  double previous = 1e18;
+  for (rapidjson::SizeType i = 0; i < wallets.Size(); ++i) {
+    EXPECT_TRUE(std::regex_match(StrField(wallets[i], "address"), address));
+    EXPECT_EQ(IntField(wallets[i], "rank"), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(StrField(wallets[i], "label"), absl::StrCat("whale-00", i + 1));
+    const double rate = wallets[i]["expectedTradesPerDay"].GetDouble();
+    EXPECT_LT(rate, previous);
+    previous = rate;
+  }
+  EXPECT_EQ(Get(*sim, "/admin/wallets", "").json["wallets"].Size(), 20u);
+  EXPECT_EQ(Get(*sim, "/admin/wallets?top=0", "").status, 400);
+}
+
+TEST(OpinionSimAdminTest, StatsCountRequests) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  Get(*sim, Api("/market"));
+  Get(*sim, Api("/market/1"));
+  Get(*sim, Api("/market"), "");
+  Reply stats = Get(*sim, "/admin/stats", "");
+  ASSERT_TRUE(stats.parsed);
+  EXPECT_EQ(IntField(stats.json, "totalRequests"), 3);
+  EXPECT_EQ(IntField(stats.json["byEndpoint"], "market_list"), 2);
+  EXPECT_EQ(IntField(stats.json["byEndpoint"], "market_detail"), 1);
+  EXPECT_EQ(IntField(stats.json, "unauthorized"), 1);
+  EXPECT_EQ(IntField(stats.json["byStatus"], "401"), 1);
+  EXPECT_EQ(IntField(stats.json, "worstSecond"), 2);  // the 401 does not count
+  EXPECT_EQ(IntField(stats.json["worstSecondPerKey"], kKey), 2);
+  EXPECT_TRUE(stats.json["lastSecond"].IsInt64());
+  EXPECT_EQ(Post(*sim, "/admin/stats/reset").status, 200);
+  EXPECT_EQ(IntField(Get(*sim, "/admin/stats", "").json, "totalRequests"), 0);
+}
+
+// ---- Rate limiting ----
+
+TEST(OpinionSimRateLimitTest, RefusesRequestsAboveTheLimitInRealTime) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create({}, &clock));
+  httplib::Client client("127.0.0.1", sim->port());
+  client.set_keep_alive(true);
+  const httplib::Headers headers = {{"apikey", kKey}};
+  int ok = 0;
+  int limited = 0;
+  // 40 requests, fast; keep going (bounded) on a machine so slow that they spread over seconds.
+  for (int i = 0; i < 40 || (limited == 0 && i < 400); ++i) {
+    httplib::Result res = client.Get(Api("/market?limit=1").c_str(), headers);
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    if (res->status == 429) {
+      ++limited;
+      EXPECT_FALSE(res->has_header("Retry-After"));
+      Reply reply = ToReply(res);
+      EXPECT_NE(IntField(reply.json, "errno"), 0);
+    } else {
+      EXPECT_EQ(res->status, 200);
+      ++ok;
+    }
+  }
+  EXPECT_GT(limited, 0);
+  EXPECT_GE(ok, 15);
+  // Another key has its own budget.
+  EXPECT_EQ(Get(*sim, Api("/market?limit=1"), "second-key").status, 200);
+
+  Reply stats = Get(*sim, "/admin/stats", "");
+  EXPECT_THAT(IntField(stats.json["worstSecondPerKey"], kKey), Le(15));
+  EXPECT_THAT(IntField(stats.json["limiter"]["perKey"][kKey], "worstSecondOffered"), Gt(15));
+  EXPECT_EQ(IntField(stats.json["rateLimited"], "limiter"), limited);
+  EXPECT_EQ(IntField(stats.json["rateLimited"], "injected"), 0);
+}
+
+TEST(OpinionSimRateLimitTest, SlidingWindowIsExact) {
+  FakeClock clock;
+  std::atomic<int64_t> now_ns{0};
+  OpinionSim::Options options;
+  options.monotonic_clock = [&now_ns] { return absl::Nanoseconds(now_ns.load()); };
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
+  for (int i = 0; i < 15; ++i) {
+    now_ns += 10'000'000;  // 10 ms apart: t = 10 ms .. 150 ms
+    EXPECT_EQ(Get(*sim, Api("/market?limit=1")).status, 200) << i;
+  }
+  EXPECT_EQ(Get(*sim, Api("/market?limit=1")).status, 429);
+  now_ns = 1'010'000'000;  // exactly one second after the first request: still in its window
+  EXPECT_EQ(Get(*sim, Api("/market?limit=1")).status, 429);
+  now_ns = 1'010'000'001;
+  EXPECT_EQ(Get(*sim, Api("/market?limit=1")).status, 200);
+  EXPECT_EQ(Get(*sim, Api("/market?limit=1")).status, 429);
+  Reply stats = Get(*sim, "/admin/stats", "");
+  EXPECT_EQ(IntField(stats.json, "worstSecond"), 15);
+  EXPECT_EQ(IntField(stats.json["rateLimited"], "limiter"), 3);
+}
+
+// ---- Faults ----
+
+OpinionSim::Options WithFaults(const std::string& counted, const std::string& random = "") {
+  OpinionSim::Options options;
+  options.rate_limit = 0;
+  auto specs = ParseFaultSpecs(counted, false);
+  EXPECT_OK(specs.status());
+  if (specs.ok()) options.faults = *specs;
+  auto rates = ParseFaultSpecs(random, true);
+  EXPECT_OK(rates.status());
+  if (rates.ok()) options.faults.insert(options.faults.end(), rates->begin(), rates->end());
+  return options;
+}
+
+TEST(OpinionSimFaultsTest, RateLimitBurstWithoutRetryAfter) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("rate429:2"), &clock));
+  for (int i = 0; i < 2; ++i) {
+    Reply reply = Get(*sim, Api("/market"));
+    EXPECT_EQ(reply.status, 429);
+    EXPECT_EQ(reply.headers.count("Retry-After"), 0u);
+    EXPECT_NE(IntField(reply.json, "errno"), 0);
+  }
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+  Reply stats = Get(*sim, "/admin/stats", "");
+  EXPECT_EQ(IntField(stats.json["rateLimited"], "injected"), 2);
+  EXPECT_EQ(IntField(stats.json["rateLimited"], "limiter"), 0);
+}
+
+TEST(OpinionSimFaultsTest, RateLimitBurstWithRetryAfter) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("rate429:1:retry_after=3"), &clock));
+  Reply reply = Get(*sim, Api("/market"));
+  EXPECT_EQ(reply.status, 429);
+  ASSERT_EQ(reply.headers.count("Retry-After"), 1u);
+  EXPECT_EQ(reply.headers.find("Retry-After")->second, "3");
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+}
+
+TEST(OpinionSimFaultsTest, ServerErrors) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(
+      auto sim, OpinionSim::Create(
+                    WithFaults("http5xx:1,http5xx:1:status=502,http5xx:1:status=503"), &clock));
+  Reply first = Get(*sim, Api("/market"));
+  EXPECT_EQ(first.status, 500);
+  EXPECT_TRUE(first.parsed);
+  EXPECT_NE(IntField(first.json, "errno"), 0);
+  Reply second = Get(*sim, Api("/market"));
+  EXPECT_EQ(second.status, 502);
+  EXPECT_FALSE(second.parsed);  // an HTML page from "the proxy"
+  EXPECT_THAT(second.body, HasSubstr("502"));
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 503);
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+}
+
+TEST(OpinionSimFaultsTest, SlowResponseExceedsClientTimeout) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("slow:1:delay_ms=3000"), &clock));
+  httplib::Client impatient("127.0.0.1", sim->port());
+  impatient.set_read_timeout(0, 200'000);  // 200 ms
+  const absl::Time before = absl::Now();
+  httplib::Result slow = impatient.Get(Api("/market").c_str(), {{"apikey", kKey}});
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error(), httplib::Error::Read);
+  EXPECT_LT(absl::Now() - before, absl::Seconds(2));
+  // The slow reply does not hold up others.
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+}  // Stop() cuts the pending 3-second wait short.
+
+TEST(OpinionSimFaultsTest, DroppedConnectionIsAClientError) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("drop:1"), &clock));
+  Reply dropped = Get(*sim, Api("/market?limit=20"));
+  EXPECT_EQ(dropped.status, 0);
+  EXPECT_NE(dropped.error, httplib::Error::Success);
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+  EXPECT_EQ(IntField(Get(*sim, "/admin/stats", "").json, "droppedConnections"), 1);
+}
+
+TEST(OpinionSimFaultsTest, MalformedJsonFailsToParse) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("malformed:1"), &clock));
+  Reply broken = Get(*sim, Api("/market"));
+  EXPECT_EQ(broken.status, 200);
+  EXPECT_FALSE(broken.parsed);
+  EXPECT_FALSE(broken.body.empty());
+  EXPECT_TRUE(Get(*sim, Api("/market")).parsed);
+}
+
+TEST(OpinionSimFaultsTest, ListNullOnlyHitsListResults) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("list_null:2"), &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  Reply detail = Get(*sim, Api(absl::StrCat("/market/", sim->world().markets()[0].id)));
+  EXPECT_TRUE(Result(detail)["data"].IsObject());  // not a list: untouched, not used up
+  Reply trades = Get(*sim, Api(absl::StrCat("/trade/user/", wallet)));
+  EXPECT_TRUE(Result(trades)["list"].IsNull());
+  EXPECT_GT(Total(trades), 0);
+  EXPECT_TRUE(Result(Get(*sim, Api("/market")))["list"].IsNull());
+  EXPECT_TRUE(Result(Get(*sim, Api("/market")))["list"].IsArray());
+}
+
+TEST(OpinionSimFaultsTest, WrongFieldTypes) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("wrong_types:3"), &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  const Reply trades = Get(*sim, Api("/trade/user/" + wallet));
+  for (const rapidjson::Value& t : List(trades).GetArray()) {
+    EXPECT_TRUE(t["price"].IsNumber());
+    EXPECT_TRUE(t["amount"].IsNumber());
+    EXPECT_TRUE(t["marketId"].IsString());
+    EXPECT_TRUE(t["createdAt"].IsString());
+    EXPECT_TRUE(t["shares"].IsString());  // the rest is as usual
+  }
+  const Reply markets = Get(*sim, Api("/market"));
+  for (const rapidjson::Value& m : List(markets).GetArray()) {
+    EXPECT_TRUE(m["marketId"].IsString());
+    EXPECT_TRUE(m["volume"].IsNumber());
+  }
+  const Reply positions = Get(*sim, Api("/positions/user/" + wallet));
+  for (const rapidjson::Value& p : List(positions).GetArray()) {
+    EXPECT_TRUE(p["sharesOwned"].IsNumber());
+  }
+  // Used up: back to normal.
+  EXPECT_TRUE(List(Get(*sim, Api("/market")))[0]["marketId"].IsInt64());
+}
+
+TEST(OpinionSimFaultsTest, MissingFields) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(WithFaults("missing_fields:2"), &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  const Reply trade_reply = Get(*sim, Api("/trade/user/" + wallet + "?limit=4"));
+  const rapidjson::Value& trades = List(trade_reply);
+  ASSERT_EQ(trades.Size(), 4u);
+  for (rapidjson::SizeType i = 0; i < trades.Size(); ++i) {
+    for (const char* key : {"txHash", "createdAt", "price"}) {
+      EXPECT_EQ(trades[i].HasMember(key), i % 2 == 1) << i << " " << key;
+    }
+    EXPECT_TRUE(trades[i].HasMember("amount"));
+  }
+  const Reply market_reply = Get(*sim, Api("/market?limit=2"));
+  const rapidjson::Value& markets = List(market_reply);
+  EXPECT_FALSE(markets[0].HasMember("yesTokenId"));
+  EXPECT_TRUE(markets[1].HasMember("yesTokenId"));
+}
+
+TEST(OpinionSimFaultsTest, EndpointScope) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim,
+                       OpinionSim::Create(WithFaults("http5xx:1:endpoint=trade"), &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+  EXPECT_EQ(Get(*sim, Api("/positions/user/" + wallet)).status, 200);
+  EXPECT_EQ(Get(*sim, Api("/trade/user/" + wallet)).status, 500);
+  EXPECT_EQ(Get(*sim, Api("/trade/user/" + wallet)).status, 200);
+}
+
+TEST(OpinionSimFaultsTest, ProbabilityIsSeeded) {
+  FakeClock clock;
+  auto statuses = [&clock](uint64_t seed) {
+    OpinionSim::Options options = WithFaults("", "http5xx:0.5");
+    options.seed = seed;
+    auto sim = OpinionSim::Create(options, &clock);
+    EXPECT_OK(sim.status());
+    std::vector<int> out;
+    for (int i = 0; i < 40 && sim.ok(); ++i)
+      out.push_back(Get(**sim, Api("/market?limit=1")).status);
+    return out;
+  };
+  const std::vector<int> first = statuses(7);
+  const int errors = static_cast<int>(std::count(first.begin(), first.end(), 500));
+  EXPECT_GT(errors, 5);
+  EXPECT_LT(errors, 35);
+  EXPECT_EQ(first, statuses(7));
+  EXPECT_NE(first, statuses(8));
+}
+
+TEST(OpinionSimFaultsTest, SwitchedAtRuntimeThroughAdmin) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(Unlimited(), &clock));
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+  Reply set = Post(*sim, "/admin/faults",
+                   R"({"faults":[{"kind":"http5xx","count":1,"status":503},)"
+                   R"({"kind":"rate429","rate":1.0,"endpoint":"positions","retryAfter":1}]})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  ASSERT_EQ(set.json["faults"].Size(), 2u);
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 503);
+  EXPECT_EQ(Get(*sim, Api("/market")).status, 200);
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  EXPECT_EQ(Get(*sim, Api("/positions/user/" + wallet)).status, 429);
+  EXPECT_EQ(Get(*sim, Api("/positions/user/" + wallet)).status, 429);
+
+  Reply listed = Get(*sim, "/admin/faults", "");
+  ASSERT_EQ(listed.json["faults"].Size(), 1u);  // the used-up http5xx is gone
+  EXPECT_EQ(StrField(listed.json["faults"][0], "kind"), "rate429");
+  EXPECT_EQ(IntField(listed.json["faults"][0], "fired"), 2);
+  EXPECT_EQ(IntField(listed.json["firedByKind"], "http5xx"), 1);
+
+  Reply spec = Post(*sim, "/admin/faults", R"({"clear":true,"spec":"malformed:1"})");
+  ASSERT_EQ(spec.status, 200) << spec.body;
+  EXPECT_FALSE(Get(*sim, Api("/positions/user/" + wallet)).parsed);
+  EXPECT_EQ(Get(*sim, Api("/positions/user/" + wallet)).status, 200);
+  EXPECT_EQ(Post(*sim, "/admin/faults", R"({"clear":true})").status, 200);
+  EXPECT_EQ(Get(*sim, "/admin/faults", "").json["faults"].Size(), 0u);
+
+  for (const char* bad :
+       {"not json", "[]", R"({"faults":[{"kind":"nope","count":1}]})",
+        R"({"faults":[{"kind":"slow"}]})", R"({"faults":[{"kind":"slow","count":-1}]})",
+        R"({"faults":[{"kind":"http5xx","count":1,"status":404}]})", R"({"spec":"rate429:x"})",
+        R"({"bogus":1})"}) {
+    Reply reply = Post(*sim, "/admin/faults", bad);
+    EXPECT_EQ(reply.status, 400) << bad;
+    EXPECT_TRUE(reply.json.HasMember("error")) << bad;
+  }
+  EXPECT_EQ(Get(*sim, "/admin/faults", "").json["faults"].Size(), 0u);
+}
+
+TEST(OpinionSimApiTest, OddInputNeverCrashes) {
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(Unlimited(), &clock));
+  const std::string wallet = TopWallets(*sim, 1)[0];
+  for (const std::string& path :
+       {Api("/market?page=&limit="), Api("/market?limit=1&limit=2"), Api("/market?page=1.5"),
+        Api("/market?page=%00"), Api("/trade/user/" + wallet + "?page=-9223372036854775808"),
+        Api("/trade/user/" + wallet + "?limit=99999999999999999999999"),
+        Api("/positions/user/" + wallet + "?page=0"), Api("/market/%20"),
+        Api("/trade/user/" + wallet + "?marketId=-1")}) {
+    Reply reply = Get(*sim, path);
+    EXPECT_THAT(reply.status, AnyOf(Eq(200), Eq(400))) << path;
+    EXPECT_TRUE(reply.parsed) << path;
+  }
+  EXPECT_EQ(Get(*sim, "/admin/health", "").status, 200);
+}
+
+}  // namespace
+}  // namespace whalefeed::sim
