@@ -43,15 +43,7 @@ absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(absl::Span<cons
                                                                  absl::Time now) {
   std::vector<Market> checked;
   for (const Market& in : markets) {
-    Market m = in;
-    ASSIGN_OR_RETURN(m.volume,
-                     NormalizeDecimal(in.volume, absl::StrCat("market ", in.market_id, " volume")));
-    ASSIGN_OR_RETURN(
-        m.volume_24h,
-        NormalizeDecimal(in.volume_24h, absl::StrCat("market ", in.market_id, " volume_24h")));
-    ASSIGN_OR_RETURN(
-        m.volume_7d,
-        NormalizeDecimal(in.volume_7d, absl::StrCat("market ", in.market_id, " volume_7d")));
+    ASSIGN_OR_RETURN(Market m, NormalizeMarket(in));
     checked.push_back(std::move(m));
   }
   absl::MutexLock lock(&mu_);
@@ -148,18 +140,7 @@ absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view w
   ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
   std::vector<Activity> checked;
   for (const Activity& in : trades) {
-    Activity a = in;
-    ASSIGN_OR_RETURN(a.wallet, NormalizeWallet(in.wallet, "activity wallet"));
-    if (a.wallet != normalized) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("activity ", in.tx_hash, " belongs to ", a.wallet, ", not ", normalized));
-    }
-    ASSIGN_OR_RETURN(a.price, NormalizeDecimal(in.price, "price"));
-    ASSIGN_OR_RETURN(a.shares, NormalizeDecimal(in.shares, "shares"));
-    ASSIGN_OR_RETURN(a.amount_usd, NormalizeDecimal(in.amount_usd, "amount_usd"));
-    ASSIGN_OR_RETURN(a.fee_usd, NormalizeDecimal(in.fee_usd, "fee_usd"));
-    ASSIGN_OR_RETURN(a.profit_usd, NormalizeDecimal(in.profit_usd, "profit_usd"));
-    a.activity_id = MakeActivityId(a);
+    ASSIGN_OR_RETURN(Activity a, NormalizeActivity(in, normalized));
     a.ingested_time = now;
     checked.push_back(std::move(a));
   }

@@ -80,10 +80,6 @@ std::string GetDecimal(sql::ResultSet& rs, const char* column) {
   return normalized.ok() ? *std::move(normalized) : "0";
 }
 
-absl::StatusOr<std::string> CheckDecimal(const std::string& value, absl::string_view field) {
-  return NormalizeDecimal(value, field);
-}
-
 std::string Placeholders(size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, i ? ",?" : "?");
@@ -173,19 +169,6 @@ Activity ActivityFromRow(sql::ResultSet& rs) {
   a.ingested_time = GetTime(rs, "ingested_time");
   a.origin = static_cast<Origin>(rs.getInt("origin"));
   return a;
-}
-
-// Normalises the decimal fields of a market; INVALID_ARGUMENT names the field and the market.
-absl::StatusOr<Market> CheckedMarket(const Market& in) {
-  Market m = in;
-  for (auto [field, value] : {std::pair<const char*, std::string*>{"volume", &m.volume},
-                              {"volume_24h", &m.volume_24h},
-                              {"volume_7d", &m.volume_7d}}) {
-    auto normalized = CheckDecimal(*value, absl::StrCat("market ", in.market_id, " ", field));
-    if (!normalized.ok()) return normalized.status();
-    *value = *std::move(normalized);
-  }
-  return m;
 }
 
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
@@ -502,7 +485,7 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(absl::Span<const M
   std::vector<Market> checked;
   checked.reserve(markets.size());
   for (const Market& m : markets) {
-    ASSIGN_OR_RETURN(Market normalized, CheckedMarket(m));
+    ASSIGN_OR_RETURN(Market normalized, NormalizeMarket(m));
     checked.push_back(std::move(normalized));
   }
   UpsertMarketsResult total;
@@ -697,18 +680,7 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wall
   std::vector<Activity> checked;
   checked.reserve(trades.size());
   for (const Activity& in : trades) {
-    Activity a = in;
-    ASSIGN_OR_RETURN(a.wallet, NormalizeWallet(in.wallet, "activity wallet"));
-    if (a.wallet != normalized) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("activity ", in.tx_hash, " belongs to ", a.wallet, ", not ", normalized));
-    }
-    ASSIGN_OR_RETURN(a.price, CheckDecimal(in.price, "price"));
-    ASSIGN_OR_RETURN(a.shares, CheckDecimal(in.shares, "shares"));
-    ASSIGN_OR_RETURN(a.amount_usd, CheckDecimal(in.amount_usd, "amount_usd"));
-    ASSIGN_OR_RETURN(a.fee_usd, CheckDecimal(in.fee_usd, "fee_usd"));
-    ASSIGN_OR_RETURN(a.profit_usd, CheckDecimal(in.profit_usd, "profit_usd"));
-    a.activity_id = MakeActivityId(a);
+    ASSIGN_OR_RETURN(Activity a, NormalizeActivity(in, normalized));
     checked.push_back(std::move(a));
   }
   IngestResult result;

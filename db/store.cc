@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -71,6 +72,40 @@ absl::StatusOr<std::string> NormalizeDecimal(absl::string_view value, absl::stri
   absl::StrAppend(&out, int_part);
   if (!frac_part.empty()) absl::StrAppend(&out, ".", frac_part);
   return out;
+}
+
+absl::StatusOr<Market> NormalizeMarket(const Market& in) {
+  Market m = in;
+  for (auto [field, value] : {std::pair<const char*, std::string*>{"volume", &m.volume},
+                              {"volume_24h", &m.volume_24h},
+                              {"volume_7d", &m.volume_7d}}) {
+    auto normalized = NormalizeDecimal(*value, absl::StrCat("market ", in.market_id, " ", field));
+    if (!normalized.ok()) return normalized.status();
+    *value = *std::move(normalized);
+  }
+  return m;
+}
+
+absl::StatusOr<Activity> NormalizeActivity(const Activity& in, absl::string_view wallet) {
+  Activity a = in;
+  auto owner = NormalizeWallet(in.wallet, "activity wallet");
+  if (!owner.ok()) return owner.status();
+  if (*owner != wallet) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("activity ", in.tx_hash, " belongs to ", *owner, ", not ", wallet));
+  }
+  a.wallet = *std::move(owner);
+  for (auto [field, value] : {std::pair<const char*, std::string*>{"price", &a.price},
+                              {"shares", &a.shares},
+                              {"amount_usd", &a.amount_usd},
+                              {"fee_usd", &a.fee_usd},
+                              {"profit_usd", &a.profit_usd}}) {
+    auto normalized = NormalizeDecimal(*value, field);
+    if (!normalized.ok()) return normalized.status();
+    *value = *std::move(normalized);
+  }
+  a.activity_id = MakeActivityId(a);
+  return a;
 }
 
 std::string MakeActivityId(const Activity& a) {

@@ -160,6 +160,12 @@ absl::StatusOr<std::string> NormalizeWallet(absl::string_view wallet,
 // Canonical form of a plain decimal string (see the file comment); INVALID_ARGUMENT naming `field`.
 absl::StatusOr<std::string> NormalizeDecimal(absl::string_view value, absl::string_view field);
 
+// What both stores do to input before storing it: normalise the decimal fields of a market, and the
+// wallet and decimal fields of one of `wallet`'s trades (setting its activity_id). INVALID_ARGUMENT
+// names the field, and the trade of another wallet.
+absl::StatusOr<Market> NormalizeMarket(const Market& market);
+absl::StatusOr<Activity> NormalizeActivity(const Activity& activity, absl::string_view wallet);
+
 // The stable activity id: 32 hex digits of SHA-256 over the natural key (tx hash, wallet, market,
 // outcome, side, shares, price), so the same upstream trade has the same id in every database and
 // on every replica.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -106,6 +107,25 @@ std::string Json(const std::function<void(JsonWriter&)>& body) {
 void WriteInt(JsonWriter& w, absl::string_view key, int64_t value) {
   WriteKey(w, key);
   w.Int64(value);
+}
+
+// The result of a list endpoint: {"total": N, "list": [...]}, or "list": null under that fault.
+// `write_items` writes the page's items into the open array.
+std::string RenderList(EnvelopeStyle style, int64_t total, bool list_null,
+                       const std::function<void(JsonWriter&)>& write_items) {
+  return RenderEnvelope(style, 0, "", [&](JsonWriter& w) {
+    w.StartObject();
+    WriteInt(w, "total", total);
+    WriteKey(w, "list");
+    if (list_null) {
+      w.Null();
+    } else {
+      w.StartArray();
+      write_items(w);
+      w.EndArray();
+    }
+    w.EndObject();
+  });
 }
 
 absl::string_view EndpointName(int endpoint) {
@@ -517,21 +537,11 @@ OpinionSim::Reply OpinionSim::MarketList(const httplib::Request& req, const Rend
   });
 
   const int64_t total = static_cast<int64_t>(rows.size());
-  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
-                 w.StartObject();
-                 WriteInt(w, "total", total);
-                 WriteKey(w, "list");
-                 if (list_null) {
-                   w.Null();
-                 } else {
-                   w.StartArray();
-                   int index = 0;
-                   for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
-                     WriteMarket(w, *world_, *rows[i], render, index++);
-                   }
-                   w.EndArray();
+  return Reply{200, RenderList(options_.envelope, total, list_null, [&](JsonWriter& w) {
+                 int index = 0;
+                 for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
+                   WriteMarket(w, *world_, *rows[i], render, index++);
                  }
-                 w.EndObject();
                })};
 }
 
@@ -571,21 +581,11 @@ OpinionSim::Reply OpinionSim::WalletPositions(const httplib::Request& req,
     positions = trade_book_->WalletPositions(wallet, now, *market_id);
   }
   const int64_t total = static_cast<int64_t>(positions.size());
-  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
-                 w.StartObject();
-                 WriteInt(w, "total", total);
-                 WriteKey(w, "list");
-                 if (list_null) {
-                   w.Null();
-                 } else {
-                   w.StartArray();
-                   int index = 0;
-                   for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
-                     WritePosition(w, *world_, positions[i], now, render, index++);
-                   }
-                   w.EndArray();
+  return Reply{200, RenderList(options_.envelope, total, list_null, [&](JsonWriter& w) {
+                 int index = 0;
+                 for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
+                   WritePosition(w, *world_, positions[i], now, render, index++);
                  }
-                 w.EndObject();
                })};
 }
 
@@ -606,20 +606,10 @@ OpinionSim::Reply OpinionSim::WalletTrades(const httplib::Request& req, const Re
     page = trade_book_->WalletTrades(wallet, SimNowSeconds(), *market_id, paging->offset,
                                      paging->limit);
   }
-  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
-                 w.StartObject();
-                 WriteInt(w, "total", page.total);
-                 WriteKey(w, "list");
-                 if (list_null) {
-                   w.Null();
-                 } else {
-                   w.StartArray();
-                   for (size_t i = 0; i < page.trades.size(); ++i) {
-                     WriteTrade(w, *world_, page.trades[i], render, static_cast<int>(i));
-                   }
-                   w.EndArray();
+  return Reply{200, RenderList(options_.envelope, page.total, list_null, [&](JsonWriter& w) {
+                 for (size_t i = 0; i < page.trades.size(); ++i) {
+                   WriteTrade(w, *world_, page.trades[i], render, static_cast<int>(i));
                  }
-                 w.EndObject();
                })};
 }
 

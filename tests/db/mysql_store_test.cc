@@ -9,12 +9,14 @@
 
 #include "db/migrations.h"
 #include "tests/db/store_contract.h"
+#include "tests/testing/private_mariadb.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 
 namespace whalefeed::db {
 namespace {
 
+using ::whalefeed::testing::PrivateMariaDb;
 using ::whalefeed::testing::StatusIs;
 using ::whalefeed::testing::TestDatabase;
 
@@ -94,6 +96,32 @@ TEST(MySqlStoreTest, CreatesTheDatabaseWhenMissing) {
   ASSERT_OK_AND_ASSIGN(FeedMeta meta, store->GetFeedMeta());
   EXPECT_EQ(meta.feed_id.size(), 32u);
   EXPECT_OK(TestDatabase::Drop(dsn));
+}
+
+TEST(MySqlStoreTest, ReconnectsAfterTheServerRestarts) {
+  ASSERT_OK_AND_ASSIGN(auto server, PrivateMariaDb::Create());
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       MySqlStore::Create({server->Dsn("restarts"), 4, absl::Seconds(5)}));
+  ASSERT_OK(store->PrepareDatabase());
+  // Fill the pool with several idle connections, all of which die with the server.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { EXPECT_OK(store->Ping()); });
+  for (auto& t : threads) t.join();
+  ASSERT_OK(store
+                ->TrackWhale("0x" + std::string(40, 'a'), "before", WhaleSource::kApi,
+                             absl::FromUnixSeconds(1767225600))
+                .status());
+
+  ASSERT_OK(server->Stop());
+  EXPECT_THAT(store->Ping(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store->GetWhale("0x" + std::string(40, 'a')),
+              StatusIs(absl::StatusCode::kUnavailable));
+
+  ASSERT_OK(server->Start());
+  // The first call after the restart already works: dead pooled connections were dropped.
+  EXPECT_OK(store->Ping());
+  ASSERT_OK_AND_ASSIGN(Whale whale, store->GetWhale("0x" + std::string(40, 'a')));
+  EXPECT_EQ(whale.label, "before");
 }
 
 TEST(MySqlStoreTest, UnreachableServerIsUnavailable) {
