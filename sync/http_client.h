@@ -1,0 +1,56 @@
+// HTTP GET over libcurl for the upstream client: one reused easy handle (connection reuse, TLS
+// session reuse), no signals, connect and total timeouts, the response's status, headers and body.
+#ifndef WHALEFEED_SYNC_HTTP_CLIENT_H_
+#define WHALEFEED_SYNC_HTTP_CLIENT_H_
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace whalefeed::sync {
+
+struct HttpResponse {
+  long status = 0;  // NOLINT(runtime/int): libcurl's type
+  std::map<std::string, std::string>
+      headers;  // names in lower case; a repeated header keeps the last
+  std::string body;
+
+  // The value of a header, or "" (`name` in lower case).
+  std::string Header(const std::string& name) const;
+};
+
+struct HttpClientOptions {
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration timeout = absl::Seconds(20);  // the whole request
+  size_t max_body_bytes = 16 << 20;            // larger bodies fail with RESOURCE_EXHAUSTED
+  std::string user_agent = "whalefeed";
+};
+
+// Not thread-safe: a handle never crosses threads. Give each thread its own client.
+class CurlHttpClient {
+ public:
+  explicit CurlHttpClient(HttpClientOptions options = {});
+  ~CurlHttpClient();
+  CurlHttpClient(const CurlHttpClient&) = delete;
+  CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+
+  // Any HTTP status is a response, not an error. Errors: DEADLINE_EXCEEDED on a timeout;
+  // UNAVAILABLE when the connection fails, is dropped, or the body ends early; RESOURCE_EXHAUSTED
+  // for a body over the limit; INVALID_ARGUMENT for a malformed URL. Messages name the URL without
+  // its query (which may hold ids), never a header value (which may hold the API key).
+  absl::StatusOr<HttpResponse> Get(const std::string& url,
+                                   const std::vector<std::pair<std::string, std::string>>& headers);
+
+ private:
+  const HttpClientOptions options_;
+  void* curl_;  // CURL*, kept out of this header
+};
+
+}  // namespace whalefeed::sync
+
+#endif  // WHALEFEED_SYNC_HTTP_CLIENT_H_
