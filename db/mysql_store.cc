@@ -446,8 +446,7 @@ absl::Status MySqlStore::PrepareDatabase() {
 
 absl::Status MySqlStore::Ping() {
   return pool_.Run("ping", [](MySqlConnection& c) {
-    std::unique_ptr<sql::Statement> st(c.raw().createStatement());
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT 1"));
+    std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT 1").executeQuery());
     return absl::OkStatus();
   });
 }

@@ -37,6 +37,25 @@ wf_build() {
   cmake --build "$dir" -j "$(nproc)" --target $targets
 }
 
+# wf_stop_pid PID: SIGTERM, up to 30 s to exit, then SIGKILL.
+wf_stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# wf_stop_pidfile FILE NAME: stops the process of a pid file left by an earlier run, if it still runs and is
+# still NAME (a pid can be reused by another program after a reboot).
+wf_stop_pidfile() {
+  local file=$1 name=$2 pid
+  if [ -f "$file" ]; then
+    pid=$(cat "$file")
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"; then wf_stop_pid "$pid"; fi
+  fi
+  rm -f "$file"
+}
+
 # The MariaDB server binaries live in /usr/sbin and /usr/bin on Debian.
 wf_mariadbd() { command -v mariadbd || echo /usr/sbin/mariadbd; }
 
@@ -47,11 +66,7 @@ wf_mariadb_stop() {
   if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
     pid=$(pgrep -f -- "--datadir=$dir/data( |$)" | head -n1 || true)
   fi
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  fi
+  [ -n "$pid" ] && wf_stop_pid "$pid"
   rm -f "$dir/mysqld.pid" "$dir/mysqld.sock" "$dir/mysqld.sock.lock"
 }
 
