@@ -80,10 +80,25 @@ std::string GetDecimal(sql::ResultSet& rs, const char* column) {
   return normalized.ok() ? *std::move(normalized) : "0";
 }
 
-std::string Placeholders(size_t n) {
+// IN lists are padded to a power of two by repeating their last id, so that a query has a handful
+// of shapes and each connection prepares each shape once (the statement cache stays small).
+size_t InListSize(size_t n) {
+  size_t size = 1;
+  while (size < n) size *= 2;
+  return size;
+}
+
+// "?,?,...": the placeholders of an IN list of n ids (padded).
+std::string InList(size_t n) {
   std::string out;
-  for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, i ? ",?" : "?");
+  for (size_t i = 0; i < InListSize(n); ++i) absl::StrAppend(&out, i ? ",?" : "?");
   return out;
+}
+
+// The ids to bind to InList(ids.size()). `ids` must not be empty.
+std::vector<int64_t> PaddedInList(std::vector<int64_t> ids) {
+  ids.resize(InListSize(ids.size()), ids.back());
+  return ids;
 }
 
 // --- Row mapping
@@ -188,7 +203,8 @@ absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::s
   for (const Market& m : markets) ids.push_back(m.market_id);
   sql::PreparedStatement& labels =
       c.Prepare(absl::StrCat("SELECT market_id, label FROM market_labels WHERE market_id IN (",
-                             Placeholders(ids.size()), ") ORDER BY market_id, position"));
+                             InList(ids.size()), ") ORDER BY market_id, position"));
+  ids = PaddedInList(std::move(ids));
   for (size_t i = 0; i < ids.size(); ++i) labels.setInt64(i + 1, ids[i]);
   std::unique_ptr<sql::ResultSet> lrs(labels.executeQuery());
   while (lrs->next()) {
@@ -498,9 +514,8 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(absl::Span<const M
           for (size_t i = begin; i < end; ++i) ids.push_back(checked[i].market_id);
           ASSIGN_OR_RETURN(
               std::vector<Market> existing,
-              LoadMarkets(c,
-                          absl::StrCat("market_id IN (", Placeholders(ids.size()), ") FOR UPDATE"),
-                          ids));
+              LoadMarkets(c, absl::StrCat("market_id IN (", InList(ids.size()), ") FOR UPDATE"),
+                          PaddedInList(ids)));
           absl::flat_hash_map<int64_t, const Market*> by_id;
           for (const Market& m : existing) by_id[m.market_id] = &m;
           std::vector<int64_t> unchanged;
@@ -563,9 +578,10 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(absl::Span<const M
           if (!unchanged.empty()) {
             sql::PreparedStatement& touch =
                 c.Prepare(absl::StrCat("UPDATE markets SET synced_at = ? WHERE market_id IN (",
-                                       Placeholders(unchanged.size()), ")"));
+                                       InList(unchanged.size()), ")"));
             SetTime(touch, 1, now);
-            for (size_t i = 0; i < unchanged.size(); ++i) touch.setInt64(i + 2, unchanged[i]);
+            const std::vector<int64_t> padded = PaddedInList(unchanged);
+            for (size_t i = 0; i < padded.size(); ++i) touch.setInt64(i + 2, padded[i]);
             touch.executeUpdate();
           }
           batch.unchanged = static_cast<int64_t>(unchanged.size());

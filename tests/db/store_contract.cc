@@ -120,6 +120,27 @@ TEST_P(StoreContractTest, UpsertWritesOnlyChangesButTouchesSyncedTime) {
   EXPECT_THAT(got_b.labels, ElementsAre("Sports"));
 }
 
+TEST_P(StoreContractTest, UpsertsManyMarketsInBatches) {
+  std::vector<Market> markets;
+  for (int id = 1; id <= 450; ++id) markets.push_back(BinaryMarket(id));
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult first, store().UpsertMarkets(markets, kT0));
+  EXPECT_EQ(first.inserted, 450);
+  for (int id : {7, 250, 449}) markets[id - 1].volume_24h = "1";
+  markets.push_back(BinaryMarket(451));
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult second,
+                       store().UpsertMarkets(markets, kT0 + absl::Minutes(5)));
+  EXPECT_EQ(second.inserted, 1);
+  EXPECT_EQ(second.updated, 3);
+  EXPECT_EQ(second.unchanged, 447);
+  ASSERT_OK_AND_ASSIGN(Market m, store().GetMarket(449));
+  EXPECT_EQ(m.volume_24h, "1");
+  EXPECT_EQ(m.synced_time, kT0 + absl::Minutes(5));
+  ASSERT_OK_AND_ASSIGN(Market untouched, store().GetMarket(448));
+  EXPECT_EQ(untouched.updated_time, kT0);
+  EXPECT_EQ(untouched.synced_time, kT0 + absl::Minutes(5));
+  EXPECT_THAT(untouched.labels, ElementsAre("Crypto", "BNB"));
+}
+
 TEST_P(StoreContractTest, CategoricalChildren) {
   Market parent = BinaryMarket(788);
   parent.market_type = MarketType::kCategorical;

@@ -18,7 +18,8 @@ extern char** environ;
 namespace whalefeed::testing {
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::string> argv,
-                                                              std::vector<std::string> env) {
+                                                              std::vector<std::string> env,
+                                                              Streams streams) {
   if (argv.empty()) return absl::InvalidArgumentError("Subprocess: empty argv");
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -41,13 +42,16 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::s
   for (std::string& s : argv) args.push_back(s.data());
   args.push_back(nullptr);
 
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  int out[2], err[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  if (streams == Streams::kSeparate && ::pipe2(err, O_CLOEXEC) != 0) {
+    return absl::InternalError("pipe2 failed");
+  }
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(streams == Streams::kSeparate ? err[1] : out[1], STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
     ::execve(args[0], args.data(), envp.data());
@@ -56,12 +60,18 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::s
     (void)ignored;
     ::_exit(127);
   }
-  ::close(fds[1]);
-  return std::unique_ptr<Subprocess>(new Subprocess(pid, fds[0]));
+  ::close(out[1]);
+  if (err[1] >= 0) ::close(err[1]);
+  return std::unique_ptr<Subprocess>(new Subprocess(pid, out[0], err[0]));
 }
 
-Subprocess::Subprocess(pid_t pid, int output_fd) : pid_(pid), output_fd_(output_fd) {
-  reader_ = std::thread([this] { ReadOutput(); });
+Subprocess::Subprocess(pid_t pid, int output_fd, int error_fd) : pid_(pid) {
+  absl::MutexLock lock(&mu_);
+  output_.fd = output_fd;
+  error_.fd = error_fd;
+  error_.closed = error_fd < 0;
+  readers_.emplace_back([this] { Read(&output_); });
+  if (error_fd >= 0) readers_.emplace_back([this] { Read(&error_); });
 }
 
 Subprocess::~Subprocess() {
@@ -74,46 +84,54 @@ Subprocess::~Subprocess() {
     ::kill(pid_, SIGKILL);
     (void)Wait(absl::Seconds(10));
   }
-  reader_.join();
-  ::close(output_fd_);
+  for (std::thread& reader : readers_) reader.join();
+  absl::MutexLock lock(&mu_);
+  for (Stream* stream : {&output_, &error_}) {
+    if (stream->fd >= 0) ::close(stream->fd);
+  }
 }
 
-void Subprocess::ReadOutput() {
+// Runs on its own thread; the stream's fd is only read here, its text and flag only under mu_.
+void Subprocess::Read(Stream* stream) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const int fd = stream->fd;  // set before the thread started, never changed
   char buffer[4096];
   while (true) {
-    const ssize_t n = ::read(output_fd_, buffer, sizeof(buffer));
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     absl::MutexLock lock(&mu_);
     if (n <= 0) {
-      output_closed_ = true;
+      stream->closed = true;
       return;
     }
-    output_.append(buffer, static_cast<size_t>(n));
+    stream->text.append(buffer, static_cast<size_t>(n));
   }
 }
+
+bool Subprocess::AllClosed() const { return output_.closed && error_.closed; }
 
 absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
                                                     absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
+  const std::string& text = output_.text;
   size_t found = std::string::npos;
   auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    found = output_.find(needle.data(), 0, needle.size());
+    found = text.find(needle.data(), 0, needle.size());
     // A whole line: wait for its newline unless the output has ended.
-    return (found != std::string::npos && (output_.find('\n', found) != std::string::npos)) ||
-           output_closed_;
+    return (found != std::string::npos && text.find('\n', found) != std::string::npos) ||
+           output_.closed;
   };
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  found = output_.find(needle.data(), 0, needle.size());
+  found = text.find(needle.data(), 0, needle.size());
   if (found == std::string::npos) {
     return absl::DeadlineExceededError(absl::StrCat("no line containing \"", needle, "\" within ",
                                                     absl::FormatDuration(timeout), "; output:\n",
-                                                    output_));
+                                                    text, error_.text));
   }
-  const size_t begin = output_.rfind('\n', found);
-  const size_t end = output_.find('\n', found);
-  return output_.substr(begin == std::string::npos ? 0 : begin + 1,
-                        (end == std::string::npos ? output_.size() : end) -
-                            (begin == std::string::npos ? 0 : begin + 1));
+  const size_t begin =
+      text.rfind('\n', found) == std::string::npos ? 0 : text.rfind('\n', found) + 1;
+  const size_t end =
+      text.find('\n', found) == std::string::npos ? text.size() : text.find('\n', found);
+  return text.substr(begin, end - begin);
 }
 
 void Subprocess::Signal(int signal) { ::kill(pid_, signal); }
@@ -131,6 +149,10 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
       absl::MutexLock lock(&mu_);
       exited_ = true;
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // Let the reader drain what the child wrote before it exited, so Output() is complete. (A
+      // grandchild that inherited the pipe could keep it open: then give up after a while.)
+      auto closed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return AllClosed(); };
+      mu_.AwaitWithTimeout(absl::Condition(&closed), absl::Seconds(5));
       return exit_code_;
     }
     if (absl::Now() >= deadline) {
@@ -144,7 +166,12 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
 
 std::string Subprocess::Output() const {
   absl::MutexLock lock(&mu_);
-  return output_;
+  return output_.text;
+}
+
+std::string Subprocess::ErrorOutput() const {
+  absl::MutexLock lock(&mu_);
+  return error_.text;
 }
 
 }  // namespace whalefeed::testing
