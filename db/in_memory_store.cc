@@ -1,5 +1,6 @@
 #include "db/in_memory_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -223,13 +224,19 @@ absl::Status InMemoryStore::FinishSyncRun(int64_t run_id, RunStatus status, int6
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<SyncRun>> InMemoryStore::GetLatestSyncRuns() {
+absl::StatusOr<std::vector<SyncJobSummary>> InMemoryStore::GetSyncJobSummaries() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
-  std::map<SyncJob, SyncRun> latest;
-  for (const auto& [id, run] : runs_) latest[run.job] = run;  // ascending ids: the last one wins
-  std::vector<SyncRun> out;
-  for (auto& [job, run] : latest) out.push_back(std::move(run));
+  std::map<SyncJob, SyncJobSummary> jobs;
+  for (const auto& [id, run] : runs_) {  // ascending ids: the last one is the newest
+    SyncJobSummary& job = jobs[run.job];
+    job.latest = run;
+    if (run.status == RunStatus::kCompleted) {
+      job.last_completed_time = std::max(job.last_completed_time, run.ended_time);
+    }
+  }
+  std::vector<SyncJobSummary> out;
+  for (auto& [job, summary] : jobs) out.push_back(std::move(summary));
   return out;
 }
 

@@ -51,7 +51,7 @@ class InMemoryStore final : public Store {
                                        absl::Time now) override;
   absl::Status FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
                              absl::string_view error, absl::Time now) override;
-  absl::StatusOr<std::vector<SyncRun>> GetLatestSyncRuns() override;
+  absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
  private:
   absl::Status CheckAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

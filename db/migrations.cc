@@ -129,7 +129,8 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   item_count BIGINT NOT NULL DEFAULT 0,
   error TEXT NOT NULL,
   replica_id VARCHAR(128) NOT NULL,
-  KEY sync_logs_job (job, id)
+  KEY sync_logs_job (job, id),
+  KEY sync_logs_completed (job, status, ended_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
            R"sql(CREATE TABLE IF NOT EXISTS sync_requests (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -831,16 +831,19 @@ absl::Status MySqlStore::FinishSyncRun(int64_t run_id, RunStatus status, int64_t
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<SyncRun>> MySqlStore::GetLatestSyncRuns() {
-  std::vector<SyncRun> runs;
+absl::StatusOr<std::vector<SyncJobSummary>> MySqlStore::GetSyncJobSummaries() {
+  std::vector<SyncJobSummary> jobs;
   RETURN_IF_ERROR(pool_.Run("reading sync runs", [&](MySqlConnection& c) {
-    std::unique_ptr<sql::ResultSet> rs(
-        c.Prepare("SELECT id, job, status, started_time, ended_time, item_count, error, replica_id "
-                  "FROM sync_logs "
-                  "WHERE id IN (SELECT MAX(id) FROM sync_logs GROUP BY job) ORDER BY job")
-            .executeQuery());
+    sql::PreparedStatement& ps = c.Prepare(
+        "SELECT s.id, s.job, s.status, s.started_time, s.ended_time, s.item_count, s.error, "
+        "s.replica_id, (SELECT MAX(d.ended_time) FROM sync_logs d WHERE d.job = s.job AND "
+        "d.status = ?) AS last_completed_time FROM sync_logs s "
+        "WHERE s.id IN (SELECT MAX(id) FROM sync_logs GROUP BY job) ORDER BY s.job");
+    ps.setInt(1, static_cast<int>(RunStatus::kCompleted));
+    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
     while (rs->next()) {
-      SyncRun run;
+      SyncJobSummary job;
+      SyncRun& run = job.latest;
       run.run_id = rs->getInt64("id");
       run.job = static_cast<SyncJob>(rs->getInt("job"));
       run.status = static_cast<RunStatus>(rs->getInt("status"));
@@ -849,11 +852,12 @@ absl::StatusOr<std::vector<SyncRun>> MySqlStore::GetLatestSyncRuns() {
       run.item_count = rs->getInt64("item_count");
       run.error = rs->getString("error");
       run.replica_id = rs->getString("replica_id");
-      runs.push_back(std::move(run));
+      job.last_completed_time = GetTime(*rs, "last_completed_time");
+      jobs.push_back(std::move(job));
     }
     return absl::OkStatus();
   }));
-  return runs;
+  return jobs;
 }
 
 }  // namespace whalefeed::db

@@ -152,6 +152,12 @@ struct SyncRun {
   std::string replica_id;
 };
 
+// Where a job stands: its newest run, and when its last successful run ended.
+struct SyncJobSummary {
+  SyncRun latest;
+  absl::Time last_completed_time = absl::InfinitePast();  // InfinitePast: never completed
+};
+
 // Lower-cases and checks a wallet address: "0x" + 40 hex digits. INVALID_ARGUMENT naming `field`
 // otherwise.
 absl::StatusOr<std::string> NormalizeWallet(absl::string_view wallet,
@@ -219,8 +225,8 @@ class Store {
                                                absl::Time now) = 0;
   virtual absl::Status FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
                                      absl::string_view error, absl::Time now) = 0;
-  // The newest run of each job that has run at all, ordered by job.
-  virtual absl::StatusOr<std::vector<SyncRun>> GetLatestSyncRuns() = 0;
+  // Each job that has run at all, ordered by job.
+  virtual absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() = 0;
 };
 
 }  // namespace whalefeed::db

@@ -94,6 +94,11 @@ HealthService::ServingStatus HealthService::StatusOf(const std::string& service)
   return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
 }
 
+HealthService::ServingStatus HealthService::GetStatus(absl::string_view service) const {
+  absl::MutexLock lock(&mu_);
+  return StatusOf(std::string(service));
+}
+
 void HealthService::SetStatus(absl::string_view service, ServingStatus status) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;

@@ -26,6 +26,8 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   // Sets a service's status ("" is the server as a whole). Unknown services answer NOT_FOUND to
   // Check.
   void SetStatus(absl::string_view service, ServingStatus status);
+  // The status Check answers for `service`; SERVICE_UNKNOWN when it has none.
+  ServingStatus GetStatus(absl::string_view service) const;
   // Marks every service NOT_SERVING and ignores later SetStatus calls (used at shutdown), then ends
   // every Watch stream so that Shutdown does not wait for them.
   void Shutdown();

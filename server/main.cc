@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "db/dsn.h"
@@ -125,8 +126,9 @@ int main(int argc, char** argv) {
   options.listen = listen;
   options.prober.interval = absl::GetFlag(FLAGS_health_probe_interval);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  whalefeed::RealClock clock;
   auto server = whalefeed::server::WhaledServer::Start(
-      options, mysql, [mysql] { return mysql->PrepareDatabase(); });
+      options, mysql, [mysql] { return mysql->PrepareDatabase(); }, &clock);
   if (!server.ok()) Die(std::string(server.status().message()));
   WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
                << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "

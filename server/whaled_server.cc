@@ -64,7 +64,8 @@ absl::Status ValidateListenAddress(const std::string& address) {
 }
 
 absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(
-    WhaledServerOptions options, db::Store* store, std::function<absl::Status()> prepare) {
+    WhaledServerOptions options, db::Store* store, std::function<absl::Status()> prepare,
+    const Clock* clock) {
   if (absl::Status s = ValidateListenAddress(options.listen); !s.ok()) return s;
   std::unique_ptr<WhaledServer> self(new WhaledServer());
   self->options_ = options;
@@ -76,8 +77,8 @@ absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(
   self->services_.push_back(std::make_unique<whalefeed::v1::SyncService::Service>());
 
   // The prober marks "" NOT_SERVING now, so health answers from the first call on.
-  self->prober_ = std::make_unique<DatabaseProber>(store, std::move(prepare), self->health_.get(),
-                                                   options.prober);
+  self->prober_ = std::make_unique<HealthProber>(store, std::move(prepare), self->health_.get(),
+                                                 clock, options.prober);
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

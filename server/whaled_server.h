@@ -14,15 +14,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "db/store.h"
-#include "server/database_prober.h"
+#include "server/health_prober.h"
 #include "server/health_service.h"
 
 namespace whalefeed::server {
 
 struct WhaledServerOptions {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one (see port())
-  DatabaseProberOptions prober;
+  HealthProberOptions prober;
   absl::Duration shutdown_timeout = absl::Seconds(10);  // then open calls are cancelled
 };
 
@@ -33,11 +34,12 @@ absl::Status ValidateListenAddress(const std::string& address);
 // Thread-safe.
 class WhaledServer {
  public:
-  // Binds and starts serving. `prepare` readies the database (retried until it works); `store` must
-  // outlive the server.
+  // Binds and starts serving. `prepare` readies the database (retried until it works); `store` and
+  // `clock` must outlive the server.
   static absl::StatusOr<std::unique_ptr<WhaledServer>> Start(WhaledServerOptions options,
                                                              db::Store* store,
-                                                             std::function<absl::Status()> prepare);
+                                                             std::function<absl::Status()> prepare,
+                                                             const Clock* clock);
   ~WhaledServer();
 
   int port() const { return port_; }
@@ -52,7 +54,7 @@ class WhaledServer {
 
   WhaledServerOptions options_;
   std::unique_ptr<HealthService> health_;
-  std::unique_ptr<DatabaseProber> prober_;
+  std::unique_ptr<HealthProber> prober_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

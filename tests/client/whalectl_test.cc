@@ -37,22 +37,23 @@ class WhalectlTest : public ::testing::Test {
   void SetUp() override {
     server::WhaledServerOptions options;
     options.listen = "127.0.0.1:0";
-    auto started = server::WhaledServer::Start(options, &store_, [] {
-      return absl::UnavailableError("the test's database is never ready");
-    });
+    auto started = server::WhaledServer::Start(
+        options, &store_,
+        [] { return absl::UnavailableError("the test's database is never ready"); }, &clock_);
     ASSERT_OK(started.status());
     server_ = *std::move(started);
     address_ = absl::StrCat("--server=127.0.0.1:", server_->port());
   }
 
+  FakeClock clock_;
   db::InMemoryStore store_;
   std::unique_ptr<server::WhaledServer> server_;
   std::string address_;
 };
 
 TEST_F(WhalectlTest, HealthServingExitsZero) {
-  server_->health().SetStatus("whalefeed.sync.stats", HealthResponse::SERVING);
-  Result r = Whalectl({address_, "health", "whalefeed.sync.stats"});
+  server_->health().SetStatus("test.service", HealthResponse::SERVING);
+  Result r = Whalectl({address_, "health", "test.service"});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "SERVING\n");
 }
@@ -64,8 +65,8 @@ TEST_F(WhalectlTest, HealthNotServingExitsOne) {
 }
 
 TEST_F(WhalectlTest, HealthOfANamedService) {
-  server_->health().SetStatus("whalefeed.sync.markets", HealthResponse::SERVING);
-  EXPECT_EQ(Whalectl({address_, "health", "whalefeed.sync.markets"}).code, 0);
+  server_->health().SetStatus("test.other", HealthResponse::SERVING);
+  EXPECT_EQ(Whalectl({address_, "health", "test.other"}).code, 0);
   Result unknown = Whalectl({address_, "health", "nope"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_THAT(unknown.output, HasSubstr("no health service \"nope\""));

@@ -314,7 +314,7 @@ TEST_P(StoreContractTest, ConcurrentIngestKeepsSequencesUniqueAndComplete) {
 }
 
 TEST_P(StoreContractTest, SyncRuns) {
-  ASSERT_OK_AND_ASSIGN(std::vector<SyncRun> none, store().GetLatestSyncRuns());
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> none, store().GetSyncJobSummaries());
   EXPECT_THAT(none, IsEmpty());
   ASSERT_OK_AND_ASSIGN(int64_t first, store().StartSyncRun(SyncJob::kMarkets, "replica-a", kT0));
   ASSERT_OK(store().FinishSyncRun(first, RunStatus::kCompleted, 300, "", kT0 + absl::Seconds(4)));
@@ -326,17 +326,21 @@ TEST_P(StoreContractTest, SyncRuns) {
                                   kT0 + absl::Seconds(1)));
   EXPECT_GT(second, first);
 
-  ASSERT_OK_AND_ASSIGN(std::vector<SyncRun> runs, store().GetLatestSyncRuns());
-  ASSERT_THAT(runs, SizeIs(2));
-  EXPECT_EQ(runs[0].job, SyncJob::kMarkets);
-  EXPECT_EQ(runs[0].run_id, second);
-  EXPECT_EQ(runs[0].status, RunStatus::kRunning);
-  EXPECT_EQ(runs[0].replica_id, "replica-b");
-  EXPECT_EQ(runs[0].ended_time, absl::InfinitePast());
-  EXPECT_EQ(runs[1].job, SyncJob::kWhaleTrades);
-  EXPECT_EQ(runs[1].status, RunStatus::kFailed);
-  EXPECT_EQ(runs[1].error, "upstream: 401");
-  EXPECT_EQ(runs[1].ended_time, kT0 + absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> jobs, store().GetSyncJobSummaries());
+  ASSERT_THAT(jobs, SizeIs(2));
+  const SyncRun& markets = jobs[0].latest;
+  EXPECT_EQ(markets.job, SyncJob::kMarkets);
+  EXPECT_EQ(markets.run_id, second);
+  EXPECT_EQ(markets.status, RunStatus::kRunning);
+  EXPECT_EQ(markets.replica_id, "replica-b");
+  EXPECT_EQ(markets.ended_time, absl::InfinitePast());
+  EXPECT_EQ(jobs[0].last_completed_time, kT0 + absl::Seconds(4));  // the run before
+  const SyncRun& trades_run = jobs[1].latest;
+  EXPECT_EQ(trades_run.job, SyncJob::kWhaleTrades);
+  EXPECT_EQ(trades_run.status, RunStatus::kFailed);
+  EXPECT_EQ(trades_run.error, "upstream: 401");
+  EXPECT_EQ(trades_run.ended_time, kT0 + absl::Seconds(1));
+  EXPECT_EQ(jobs[1].last_completed_time, absl::InfinitePast());  // never completed
   EXPECT_THAT(store().FinishSyncRun(12345, RunStatus::kCompleted, 0, "", kT0),
               StatusIs(absl::StatusCode::kNotFound));
 }

@@ -195,6 +195,17 @@ TEST(WhaledEndToEndTest, ReflectionHealthDatabaseOutageAndGracefulShutdown) {
   ASSERT_OK(WaitForHealth(*health, "", HealthCheckResponse::SERVING, absl::Seconds(30)))
       << whaled->Output();
 
+  // No sync job has completed a run in this database: each job's health says so.
+  for (const char* job : {"whalefeed.sync.markets", "whalefeed.sync.whale_trades",
+                          "whalefeed.sync.stats", "whalefeed.sync.cleanup"}) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    HealthCheckRequest request;
+    request.set_service(job);
+    HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(&context, request, &response).ok()) << job;
+    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING) << job;
+  }
   // Health of an unknown service is NOT_FOUND, never SERVING.
   {
     grpc::ClientContext context;

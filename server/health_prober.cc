@@ -1,0 +1,117 @@
+#include "server/health_prober.h"
+
+#include <utility>
+
+#include "common/log.h"
+
+namespace whalefeed::server {
+
+using grpc::health::v1::HealthCheckResponse;
+
+HealthProber::HealthProber(db::Store* store, std::function<absl::Status()> prepare,
+                           HealthService* health, const Clock* clock, HealthProberOptions options)
+    : store_(store),
+      prepare_(std::move(prepare)),
+      health_(health),
+      clock_(clock),
+      options_(options) {
+  health_->SetStatus("", HealthCheckResponse::NOT_SERVING);
+  for (const auto& job : kSyncJobHealth)
+    health_->SetStatus(job.service, HealthCheckResponse::NOT_SERVING);
+}
+
+HealthProber::~HealthProber() { Stop(); }
+
+void HealthProber::Start() {
+  absl::MutexLock lock(&mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void HealthProber::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Duration HealthProber::IntervalOf(db::SyncJob job) const {
+  switch (job) {
+    case db::SyncJob::kMarkets:
+      return options_.markets_interval;
+    case db::SyncJob::kWhaleTrades:
+      return options_.whale_trades_interval;
+    case db::SyncJob::kStats:
+      return options_.stats_interval;
+    case db::SyncJob::kCleanup:
+      return options_.cleanup_interval;
+    case db::SyncJob::kUnspecified:
+      break;
+  }
+  return absl::ZeroDuration();
+}
+
+void HealthProber::SetJobHealth(absl::Time now) {
+  absl::StatusOr<std::vector<db::SyncJobSummary>> jobs = store_->GetSyncJobSummaries();
+  for (const auto& entry : kSyncJobHealth) {
+    bool fresh = false;
+    if (jobs.ok()) {
+      for (const db::SyncJobSummary& summary : *jobs) {
+        if (summary.latest.job == entry.job) {
+          fresh = now - summary.last_completed_time < 3 * IntervalOf(entry.job);
+        }
+      }
+    }
+    health_->SetStatus(entry.service,
+                       fresh ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
+  }
+}
+
+bool HealthProber::ProbeOnce() {
+  absl::MutexLock probe_lock(&probe_mu_);
+  bool prepared;
+  {
+    absl::MutexLock lock(&mu_);
+    prepared = prepared_;
+  }
+  absl::Status status = prepared ? store_->Ping() : prepare_();
+  if (!prepared && status.ok()) WF_LOG(INFO) << "database ready: migrations applied";
+  const absl::Time now = clock_->Now();
+  const bool healthy = status.ok();
+  bool was_healthy;
+  {
+    absl::MutexLock lock(&mu_);
+    if (healthy) prepared_ = true;
+    was_healthy = healthy_;
+    healthy_ = healthy;
+    if (!healthy && (was_healthy || now - last_log_ >= options_.log_interval)) {
+      WF_LOG(WARNING) << (prepared ? "database not answering: " : "waiting for the database: ")
+                      << status.message();
+      last_log_ = now;
+    }
+  }
+  if (healthy && !was_healthy && prepared) WF_LOG(INFO) << "database answering again";
+  health_->SetStatus("", healthy ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
+  if (healthy) {
+    SetJobHealth(now);
+  } else {
+    for (const auto& job : kSyncJobHealth) {
+      health_->SetStatus(job.service, HealthCheckResponse::NOT_SERVING);
+    }
+  }
+  return healthy;
+}
+
+void HealthProber::Loop() {
+  while (true) {
+    ProbeOnce();
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    // The loop waits in real time: the clock only says what time the probe sees.
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) return;
+  }
+}
+
+}  // namespace whalefeed::server

@@ -1,0 +1,111 @@
+// HealthProber on the in-memory store and a fake clock: each step called directly, no waiting.
+#include "server/health_prober.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "db/in_memory_store.h"
+#include "tests/testing/status_matchers.h"
+
+namespace whalefeed::server {
+namespace {
+
+using Health = grpc::health::v1::HealthCheckResponse;
+
+class HealthProberTest : public ::testing::Test {
+ protected:
+  HealthProber MakeProber() {
+    return HealthProber(&store_, [this] { return prepare_status_; }, &health_, &clock_, {});
+  }
+  Health::ServingStatus Status(const char* service) { return health_.GetStatus(service); }
+  void CompleteRun(db::SyncJob job, absl::Time ended,
+                   db::RunStatus status = db::RunStatus::kCompleted) {
+    ASSERT_OK_AND_ASSIGN(int64_t run,
+                         store_.StartSyncRun(job, "replica", ended - absl::Seconds(3)));
+    ASSERT_OK(store_.FinishSyncRun(run, status, 1, "", ended));
+  }
+
+  FakeClock clock_;
+  db::InMemoryStore store_;
+  HealthService health_;
+  absl::Status prepare_status_ = absl::UnavailableError("connection refused");
+};
+
+TEST_F(HealthProberTest, EverythingStartsNotServing) {
+  HealthProber prober = MakeProber();
+  EXPECT_EQ(Status(""), Health::NOT_SERVING);
+  for (const auto& job : kSyncJobHealth) EXPECT_EQ(Status(job.service), Health::NOT_SERVING);
+}
+
+TEST_F(HealthProberTest, ServingOnlyOnceTheDatabaseIsPrepared) {
+  HealthProber prober = MakeProber();
+  EXPECT_FALSE(prober.ProbeOnce());
+  EXPECT_EQ(Status(""), Health::NOT_SERVING);
+  prepare_status_ = absl::OkStatus();
+  EXPECT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status(""), Health::SERVING);
+}
+
+TEST_F(HealthProberTest, FollowsTheDatabaseAfterItWasPrepared) {
+  prepare_status_ = absl::OkStatus();
+  HealthProber prober = MakeProber();
+  ASSERT_TRUE(prober.ProbeOnce());
+  store_.SetAvailable(false);
+  EXPECT_FALSE(prober.ProbeOnce());
+  EXPECT_EQ(Status(""), Health::NOT_SERVING);
+  store_.SetAvailable(true);
+  EXPECT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status(""), Health::SERVING);
+}
+
+TEST_F(HealthProberTest, JobIsServingWhileItsLastCompletedRunIsYoungerThanThreeIntervals) {
+  prepare_status_ = absl::OkStatus();
+  HealthProber prober = MakeProber();
+  CompleteRun(db::SyncJob::kMarkets, clock_.Now() - absl::Minutes(1));
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::SERVING);
+  EXPECT_EQ(Status("whalefeed.sync.whale_trades"), Health::NOT_SERVING);  // never ran
+  EXPECT_EQ(Status("whalefeed.sync.stats"), Health::NOT_SERVING);
+  EXPECT_EQ(Status("whalefeed.sync.cleanup"), Health::NOT_SERVING);
+
+  // A failed run after it does not matter while the last success is fresh...
+  CompleteRun(db::SyncJob::kMarkets, clock_.Now(), db::RunStatus::kFailed);
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::SERVING);
+  // ...until three intervals (3 x 5 min) have passed since it.
+  clock_.Advance(absl::Minutes(13));
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::SERVING);
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::NOT_SERVING);
+}
+
+TEST_F(HealthProberTest, EachJobHasItsOwnInterval) {
+  prepare_status_ = absl::OkStatus();
+  HealthProber prober = MakeProber();
+  const absl::Time two_hours_ago = clock_.Now() - absl::Hours(2);
+  for (db::SyncJob job : {db::SyncJob::kMarkets, db::SyncJob::kWhaleTrades, db::SyncJob::kStats,
+                          db::SyncJob::kCleanup}) {
+    CompleteRun(job, two_hours_ago);
+  }
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::NOT_SERVING);       // 3 x 5 min
+  EXPECT_EQ(Status("whalefeed.sync.whale_trades"), Health::NOT_SERVING);  // 3 x 1 min
+  EXPECT_EQ(Status("whalefeed.sync.stats"), Health::SERVING);             // 3 x 1 h
+  EXPECT_EQ(Status("whalefeed.sync.cleanup"), Health::SERVING);           // 3 x 24 h
+}
+
+TEST_F(HealthProberTest, JobsAreNotServingWhileTheDatabaseIsDown) {
+  prepare_status_ = absl::OkStatus();
+  HealthProber prober = MakeProber();
+  CompleteRun(db::SyncJob::kStats, clock_.Now());
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.stats"), Health::SERVING);
+  store_.SetAvailable(false);
+  EXPECT_FALSE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.stats"), Health::NOT_SERVING);
+}
+
+}  // namespace
+}  // namespace whalefeed::server
