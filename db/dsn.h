@@ -1,4 +1,4 @@
-// The database URL of design §7:
+// The database URL whaled takes (--mysql_dsn / WHALEFEED_MYSQL_DSN):
 //   mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE
 //   mysql://USER[:PASSWORD]@localhost/DATABASE?socket=PATH
 // USER and PASSWORD are percent-encoded; PATH may be too.

@@ -24,7 +24,7 @@
 namespace whalefeed::sim {
 namespace {
 
-// errno values. Only 11002 is known from the real API (§2.3); the others are the simulator's own.
+// errno values. Only 11002 is known from the real API; the others are the simulator's own.
 constexpr int kErrBadParam = 10400;
 constexpr int kErrNotFound = 10404;
 constexpr int kErrRateLimited = 10429;

@@ -1,7 +1,7 @@
-// OpinionSim: an offline imitation of the Opinion.Trade OpenAPI (see
-// /work/shared/opinion-openapi.md), for tests of the poller and for running whalefeed without the
-// network. It serves real HTTP on 127.0.0.1 from its own threads; tests run it in-process on port 0
-// with a FakeClock, scripts run the `opinion-sim` binary (sim/main.cc).
+// OpinionSim: an offline imitation of the Opinion.Trade OpenAPI as it really behaves on the wire,
+// for tests of the poller and for running whalefeed without the network. It serves real HTTP on
+// 127.0.0.1 from its own threads; tests run it in-process on port 0 with a FakeClock, scripts run
+// the `opinion-sim` binary (sim/main.cc).
 //
 // API (under Options::prefix, default "/openapi"; every request needs an `apikey` header):
 //   GET /market                      E1: page (from 1), limit (default 10, capped at 20), status
@@ -12,9 +12,9 @@
 //   GET /market/{id}                 E2: any market (binary, child, or parent with its children).
 //   GET /market/categorical/{id}     E3: categorical parents only.
 //   GET /positions/user/{wallet}     E10: net positions from the wallet's visible trades, largest
-//   first. GET /trade/user/{wallet}         E11: the wallet's visible trades, newest first;
-//   marketId filter
-//                                    (matches marketId or rootMarketId).
+//                                    first.
+//   GET /trade/user/{wallet}         E11: the wallet's visible trades, newest first; marketId
+//                                    filter (matches marketId or rootMarketId).
 // Wallets match case-insensitively; a well-formed but unknown wallet has no trades. Each API
 // request goes through, in order: apikey check (401, errno 11002), the rate limiter (429, errno
 // 10429), injected faults (sim/faults.h), parameter checks (400, errno 10400), the result (unknown
@@ -34,10 +34,10 @@
 // (about 70 bytes each; ~20k per simulated day with the defaults, 830k for the default 30-day
 // history of all wallets), which is why time_scale is capped at 86400.
 //
-// Quirks imitated on purpose (§5): marketType defaults to binary only; parents have "" token ids
-// and a parent's status can lag behind its children (Created while they are Resolved); several
-// fills of one order share a createdAt second; Merge/Split rows (price 1.00, outcomeSide 1) among
-// Buy/Sell; usdAmount scaled by 1e18; optional late indexing (index_lag_max_s).
+// Quirks of the real API imitated on purpose: marketType defaults to binary only; parents have ""
+// token ids and a parent's status can lag behind its children (Created while they are Resolved);
+// several fills of one order share a createdAt second; Merge/Split rows (price 1.00, outcomeSide 1)
+// among Buy/Sell; usdAmount scaled by 1e18; optional late indexing (index_lag_max_s).
 //
 // Admin (no apikey, JSON; under "/admin", not under the prefix):
 //   GET  /admin/health                 {"status":"ok","simNow":..,"simStart":..,"port":..}
@@ -50,8 +50,8 @@
 //   GET  /admin/trades?wallet=&since=&limit=   visible trades with appearedAt >= since (Unix s),
 //                                      oldest first, all E11 fields plus wallet and appearedAt
 //   GET  /admin/wallets?top=N          wallets by activity (default 20)
-//   POST /admin/advance?seconds=N      manual_clock only: moves simulated time forward (N <= 30
-//   days)
+//   POST /admin/advance?seconds=N      manual_clock only: moves simulated time forward
+//                                      (N <= 30 days)
 //
 // Thread-safety: all public methods are thread-safe. Requests are served concurrently by a pool of
 // Options::threads threads; shared state lives in thread-safe members (TradeBook, FaultInjector,

@@ -1,5 +1,5 @@
-// JSON rendering of the simulator's objects exactly as the Opinion OpenAPI sends them (§3 of the
-// spec): ids and timestamps as JSON numbers, money and sizes as decimal strings, token ids as long
+// JSON rendering of the simulator's objects exactly as the Opinion OpenAPI sends them:
+// ids and timestamps as JSON numbers, money and sizes as decimal strings, token ids as long
 // decimal strings. Also renders the deliberate type and field faults (sim/faults.h).
 #ifndef WHALEFEED_SIM_RENDER_H_
 #define WHALEFEED_SIM_RENDER_H_

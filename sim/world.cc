@@ -314,7 +314,7 @@ void World::GenerateMarkets() {
     market_by_id_[m.id] = parent_index;
     top_level_.push_back(parent_index);
     const int actual_status = m.status;
-    // Quirk (§3.1): a parent's status can lag behind its children.
+    // Quirk: a parent's status can lag behind its children.
     if (actual_status == kStatusResolved && rng.Bernoulli(0.3)) m.status = kStatusCreated;
     markets_.push_back(std::move(m));
 

@@ -14,7 +14,7 @@
 
 namespace whalefeed::sim {
 
-// Market status numbers as the API sends them (§3.1).
+// Market status numbers as the API sends them.
 inline constexpr int kStatusCreated = 1;
 inline constexpr int kStatusActivated = 2;
 inline constexpr int kStatusResolving = 3;
