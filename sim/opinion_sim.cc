@@ -97,6 +97,28 @@ bool IsWalletAddress(absl::string_view s) {
                      [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); });
 }
 
+// The path and query of the wallet endpoints (E10, E11).
+struct WalletQuery {
+  std::string address;
+  Paging paging;
+  int64_t market_id = 0;
+};
+
+absl::StatusOr<WalletQuery> ParseWalletQuery(const httplib::Request& req) {
+  WalletQuery query;
+  query.address = req.matches[1].str();
+  if (!IsWalletAddress(query.address)) {
+    return absl::InvalidArgumentError("invalid parameter: walletAddress must be a 0x address");
+  }
+  absl::StatusOr<Paging> paging = ParsePaging(req);
+  if (!paging.ok()) return paging.status();
+  query.paging = *paging;
+  absl::StatusOr<int64_t> market_id = MarketIdParam(req);
+  if (!market_id.ok()) return market_id.status();
+  query.market_id = *market_id;
+  return query;
+}
+
 std::string Json(const std::function<void(JsonWriter&)>& body) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -565,25 +587,20 @@ OpinionSim::Reply OpinionSim::MarketDetail(const httplib::Request& req, const Re
 
 OpinionSim::Reply OpinionSim::WalletPositions(const httplib::Request& req,
                                               const RenderOptions& render, bool list_null) {
-  const std::string address = req.matches[1].str();
-  if (!IsWalletAddress(address)) {
-    return Error(400, kErrBadParam, "invalid parameter: walletAddress must be a 0x address");
-  }
-  absl::StatusOr<Paging> paging = ParsePaging(req);
-  if (!paging.ok()) return Error(400, kErrBadParam, paging.status().message());
-  absl::StatusOr<int64_t> market_id = MarketIdParam(req);
-  if (!market_id.ok()) return Error(400, kErrBadParam, market_id.status().message());
+  absl::StatusOr<WalletQuery> query = ParseWalletQuery(req);
+  if (!query.ok()) return Error(400, kErrBadParam, query.status().message());
+  const Paging& paging = query->paging;
 
   const int64_t now = SimNowSeconds();
-  const int wallet = world_->FindWallet(address);
+  const int wallet = world_->FindWallet(query->address);
   std::vector<Position> positions;
   if (wallet >= 0 && !OtherChain(req)) {
-    positions = trade_book_->WalletPositions(wallet, now, *market_id);
+    positions = trade_book_->WalletPositions(wallet, now, query->market_id);
   }
   const int64_t total = static_cast<int64_t>(positions.size());
   return Reply{200, RenderList(options_.envelope, total, list_null, [&](JsonWriter& w) {
                  int index = 0;
-                 for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
+                 for (int64_t i = paging.offset; i < total && index < paging.limit; ++i) {
                    WritePosition(w, *world_, positions[i], now, render, index++);
                  }
                })};
@@ -591,20 +608,15 @@ OpinionSim::Reply OpinionSim::WalletPositions(const httplib::Request& req,
 
 OpinionSim::Reply OpinionSim::WalletTrades(const httplib::Request& req, const RenderOptions& render,
                                            bool list_null) {
-  const std::string address = req.matches[1].str();
-  if (!IsWalletAddress(address)) {
-    return Error(400, kErrBadParam, "invalid parameter: walletAddress must be a 0x address");
-  }
-  absl::StatusOr<Paging> paging = ParsePaging(req);
-  if (!paging.ok()) return Error(400, kErrBadParam, paging.status().message());
-  absl::StatusOr<int64_t> market_id = MarketIdParam(req);
-  if (!market_id.ok()) return Error(400, kErrBadParam, market_id.status().message());
+  absl::StatusOr<WalletQuery> query = ParseWalletQuery(req);
+  if (!query.ok()) return Error(400, kErrBadParam, query.status().message());
+  const Paging& paging = query->paging;
 
-  const int wallet = world_->FindWallet(address);
+  const int wallet = world_->FindWallet(query->address);
   TradePage page;
   if (wallet >= 0 && !OtherChain(req)) {
-    page = trade_book_->WalletTrades(wallet, SimNowSeconds(), *market_id, paging->offset,
-                                     paging->limit);
+    page = trade_book_->WalletTrades(wallet, SimNowSeconds(), query->market_id, paging.offset,
+                                     paging.limit);
   }
   return Reply{200, RenderList(options_.envelope, page.total, list_null, [&](JsonWriter& w) {
                  for (size_t i = 0; i < page.trades.size(); ++i) {
