@@ -27,7 +27,7 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address, HOST:PORT (port 0: any free port)");
 ABSL_FLAG(
-    std::string, mysql_dsn, "mysql://whalefeed:whalefeed@127.0.0.1:3306/whalefeed",
+    std::string, mysql_dsn, "mysql://whalefeed@127.0.0.1:3306/whalefeed",
     "database URL: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or "
     "mysql://USER@localhost/DATABASE?socket=PATH (user and password percent-encoded); the database "
     "is created when the user may");
