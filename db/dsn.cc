@@ -1,9 +1,11 @@
 #include "db/dsn.h"
 
 #include <cctype>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -48,8 +50,14 @@ bool IsValidDatabaseName(absl::string_view name) {
 
 }  // namespace
 
+std::string HostForUrl(absl::string_view host) {
+  return host.find(':') == absl::string_view::npos ? std::string(host)
+                                                   : absl::StrCat("[", host, "]");
+}
+
 std::string MySqlDsn::Redacted() const {
-  std::string out = absl::StrCat("mysql://", user, password.empty() ? "" : ":***", "@", host);
+  std::string out =
+      absl::StrCat("mysql://", user, password.empty() ? "" : ":***", "@", HostForUrl(host));
   if (socket.empty()) absl::StrAppend(&out, ":", port);
   absl::StrAppend(&out, "/", database);
   if (!socket.empty()) absl::StrAppend(&out, "?socket=", socket);
@@ -100,14 +108,29 @@ absl::StatusOr<MySqlDsn> ParseMySqlDsn(absl::string_view url) {
   dsn.database = std::string(database);
 
   absl::string_view host = hostport;
-  if (size_t colon = hostport.rfind(':');
-      colon != absl::string_view::npos && hostport.find(']') == absl::string_view::npos) {
+  std::optional<absl::string_view> port_text;
+  if (absl::StartsWith(hostport, "[")) {  // [IPv6] or [IPv6]:PORT
+    const size_t close = hostport.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError("mysql_dsn: unbalanced [ in the host");
+    }
+    host = hostport.substr(1, close - 1);
+    absl::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (!absl::ConsumePrefix(&after, ":")) {
+        return absl::InvalidArgumentError("mysql_dsn: expected :PORT after the ] of the host");
+      }
+      port_text = after;
+    }
+  } else if (size_t colon = hostport.rfind(':'); colon != absl::string_view::npos) {
     host = hostport.substr(0, colon);
-    absl::string_view port_text = hostport.substr(colon + 1);
+    port_text = hostport.substr(colon + 1);
+  }
+  if (port_text.has_value()) {
     int port = 0;
-    if (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535) {
+    if (!absl::SimpleAtoi(*port_text, &port) || port < 1 || port > 65535) {
       return absl::InvalidArgumentError(
-          absl::StrCat("mysql_dsn: port \"", port_text, "\" is not a number in 1..65535"));
+          absl::StrCat("mysql_dsn: port \"", *port_text, "\" is not a number in 1..65535"));
     }
     dsn.port = port;
   }

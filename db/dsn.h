@@ -24,6 +24,9 @@ struct MySqlDsn {
   std::string Redacted() const;
 };
 
+// A host as URLs write it: an IPv6 address in brackets.
+std::string HostForUrl(absl::string_view host);
+
 // Parses a DSN; errors are INVALID_ARGUMENT with a message naming the part that is wrong (never the
 // password).
 absl::StatusOr<MySqlDsn> ParseMySqlDsn(absl::string_view url);

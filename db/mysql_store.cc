@@ -49,8 +49,7 @@ bool IsConnectionErrno(int code) {
   }
 }
 
-// --- Value conversion
-// -------------------------------------------------------------------------------------
+// --- Value conversion ---
 
 std::string SqlTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S", t, absl::UTCTimeZone());
@@ -101,8 +100,7 @@ std::vector<int64_t> PaddedInList(std::vector<int64_t> ids) {
   return ids;
 }
 
-// --- Row mapping
-// ------------------------------------------------------------------------------------------
+// --- Row mapping ---
 
 constexpr char kMarketColumns[] =
     "market_id, parent_market_id, title, status, market_type, yes_label, no_label, yes_token_id, "
@@ -224,8 +222,7 @@ absl::StatusOr<Whale> LoadWhale(MySqlConnection& c, const std::string& wallet, b
 
 }  // namespace
 
-// --- Errors and threads
-// -----------------------------------------------------------------------------------
+// --- Errors and threads ---
 
 absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view what) {
   const int code = e.getErrorCode();
@@ -255,8 +252,7 @@ void EnsureMySqlThreadInit() {
   (void)guard;
 }
 
-// --- Connections
-// ------------------------------------------------------------------------------------------
+// --- Connections ---
 
 MySqlConnection::MySqlConnection(std::unique_ptr<sql::Connection> connection)
     : connection_(std::move(connection)) {}
@@ -288,7 +284,8 @@ absl::StatusOr<std::unique_ptr<MySqlConnection>> ConnectMySql(const MySqlDsn& ds
   EnsureMySqlThreadInit();
   sql::ConnectOptionsMap options;
   if (dsn.socket.empty()) {
-    options["hostName"] = sql::SQLString(absl::StrCat("tcp://", dsn.host, ":", dsn.port));
+    options["hostName"] =
+        sql::SQLString(absl::StrCat("tcp://", HostForUrl(dsn.host), ":", dsn.port));
   } else {
     options["hostName"] = sql::SQLString("localhost");
     options["socket"] = sql::SQLString(dsn.socket);
@@ -383,8 +380,7 @@ absl::Status MySqlConnectionPool::RunInTransaction(
   return status;
 }
 
-// --- Store
-// ------------------------------------------------------------------------------------------------
+// --- Store ---
 
 MySqlStore::MySqlStore(MySqlStoreOptions options)
     : options_(std::move(options)),

@@ -29,6 +29,21 @@ TEST(DsnTest, DefaultsPortAndAllowsNoPassword) {
   EXPECT_EQ(dsn.password, "");
 }
 
+TEST(DsnTest, Ipv6Hosts) {
+  ASSERT_OK_AND_ASSIGN(MySqlDsn with_port, ParseMySqlDsn("mysql://u@[::1]:3307/wf"));
+  EXPECT_EQ(with_port.host, "::1");
+  EXPECT_EQ(with_port.port, 3307);
+  EXPECT_EQ(with_port.Redacted(), "mysql://u@[::1]:3307/wf");
+  ASSERT_OK_AND_ASSIGN(MySqlDsn without_port, ParseMySqlDsn("mysql://u@[fe80::1]/wf"));
+  EXPECT_EQ(without_port.host, "fe80::1");
+  EXPECT_EQ(without_port.port, 3306);
+  EXPECT_THAT(ParseMySqlDsn("mysql://u@[::1/wf"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unbalanced")));
+  EXPECT_THAT(ParseMySqlDsn("mysql://u@[::1]x/wf"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseMySqlDsn("mysql://u@host:/wf"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port")));
+}
+
 TEST(DsnTest, PercentDecodesUserAndPassword) {
   ASSERT_OK_AND_ASSIGN(MySqlDsn dsn, ParseMySqlDsn("mysql://us%40er:p%3Aa%2Fss%40@localhost/wf"));
   EXPECT_EQ(dsn.user, "us@er");

@@ -47,7 +47,7 @@ absl::Status Execute(const db::MySqlDsn& dsn, const std::string& statement) {
 std::string DsnToUrl(const db::MySqlDsn& dsn) {
   std::string url = absl::StrCat("mysql://", PercentEncode(dsn.user));
   if (!dsn.password.empty()) absl::StrAppend(&url, ":", PercentEncode(dsn.password));
-  absl::StrAppend(&url, "@", dsn.host);
+  absl::StrAppend(&url, "@", db::HostForUrl(dsn.host));
   if (dsn.socket.empty()) absl::StrAppend(&url, ":", dsn.port);
   absl::StrAppend(&url, "/", dsn.database);
   if (!dsn.socket.empty()) absl::StrAppend(&url, "?socket=", PercentEncode(dsn.socket));
