@@ -231,7 +231,7 @@ absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_vie
   // The connector reports use of a dead or closed connection with errno 0 and SQLSTATE HY000 /
   // 08xxx.
   const std::string state = e.getSQLState();
-  if (code == 0 || state.rfind("08", 0) == 0) return absl::UnavailableError(message);
+  if (state.rfind("08", 0) == 0) return absl::UnavailableError(message);
   switch (code) {
     case 1213:  // ER_LOCK_DEADLOCK
     case 1205:  // ER_LOCK_WAIT_TIMEOUT
@@ -263,6 +263,14 @@ MySqlConnection::~MySqlConnection() {
     if (connection_ && !connection_->isClosed()) connection_->close();
   } catch (const sql::SQLException&) {
     // Closing a dead connection may throw; there is nothing left to release.
+  }
+}
+
+bool MySqlConnection::IsAlive() {
+  try {
+    return !connection_->isClosed() && connection_->isValid();
+  } catch (const sql::SQLException&) {
+    return false;
   }
 }
 
@@ -343,6 +351,11 @@ absl::Status MySqlConnectionPool::Run(absl::string_view what,
     status = body(*connection);
   } catch (const sql::SQLException& e) {
     status = StatusFromSqlException(e, what);
+  }
+  // The connector reports some connection losses without a connection errno: an error that is not
+  // mapped otherwise counts as UNAVAILABLE when the connection no longer answers.
+  if (absl::IsInternal(status) && !connection->IsAlive()) {
+    status = absl::UnavailableError(status.message());
   }
   if (absl::IsUnavailable(status)) {
     DropIdle();  // the server went away: every idle connection is dead too

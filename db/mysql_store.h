@@ -25,9 +25,10 @@ class SQLException;
 namespace whalefeed::db {
 
 // Maps a Connector/C++ exception to a canonical status by MySQL errno: connection errors (2002,
-// 2003, 2006, 2013, 1927, and the connector's own "connection closed") are UNAVAILABLE, deadlock /
-// lock wait timeout (1213, 1205) ABORTED, duplicate key (1062) ALREADY_EXISTS, everything else
-// INTERNAL. `what` names the operation.
+// 2003, 2006, 2013, 2055, 1927, 1053, and SQLSTATE class 08) are UNAVAILABLE, deadlock / lock wait
+// timeout (1213, 1205) ABORTED, duplicate key (1062) ALREADY_EXISTS, everything else INTERNAL.
+// `what` names the operation. (MySqlConnectionPool also turns INTERNAL into UNAVAILABLE when the
+// connection turns out to be dead.)
 absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view what);
 
 // Connector/C++ 1.1 needs threadInit()/threadEnd() on every thread that uses it. Called by
@@ -42,6 +43,8 @@ class MySqlConnection {
   ~MySqlConnection();
 
   sql::Connection& raw() { return *connection_; }
+  // Whether the server still answers on this connection (a round trip).
+  bool IsAlive();
   // The prepared statement for `sql`, prepared once per connection and reused (parameters cleared).
   sql::PreparedStatement& Prepare(const std::string& sql);
 

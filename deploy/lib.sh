@@ -80,13 +80,15 @@ wf_mariadb_start() {
   wf_mariadb_stop "$dir"
   local as_root=()
   [ "$(id -u)" -eq 0 ] && as_root=(--user=root)
+  mkdir -p "$dir/tmp"  # its own: servers sharing /tmp collide on temporary table names
   if [ ! -d "$dir/data/mysql" ]; then
     rm -rf "$dir/data"
     wf_log "initialising a MariaDB data folder in ${dir#$WF_ROOT/}"
-    mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=socket \
-      --skip-test-db "${as_root[@]}" >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; return 1; }
+    mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" \
+      --auth-root-authentication-method=socket --skip-test-db "${as_root[@]}" \
+      >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; return 1; }
   fi
-  "$(wf_mariadbd)" --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+  "$(wf_mariadbd)" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --skip-networking --skip-name-resolve --log-error="$dir/error.log" \
     --innodb-buffer-pool-size=256M --innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 \
     --max-connections=500 "${as_root[@]}" </dev/null >/dev/null 2>&1 &

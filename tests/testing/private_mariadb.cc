@@ -33,9 +33,14 @@ absl::StatusOr<std::unique_ptr<PrivateMariaDb>> PrivateMariaDb::Create() {
   std::string pattern = (std::filesystem::temp_directory_path() / "wf-mariadb-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   std::unique_ptr<PrivateMariaDb> db(new PrivateMariaDb(pattern));
-  std::vector<std::string> install = {FindProgram("mariadb-install-db"), "--no-defaults",
+  // Its own temporary folder: servers that share /tmp collide on temporary table names.
+  std::filesystem::create_directory(db->dir_ + "/tmp");
+  std::vector<std::string> install = {FindProgram("mariadb-install-db"),
+                                      "--no-defaults",
                                       absl::StrCat("--datadir=", db->dir_, "/data"),
-                                      "--auth-root-authentication-method=socket", "--skip-test-db"};
+                                      absl::StrCat("--tmpdir=", db->dir_, "/tmp"),
+                                      "--auth-root-authentication-method=socket",
+                                      "--skip-test-db"};
   if (::geteuid() == 0) install.push_back("--user=root");
   ASSIGN_OR_RETURN(auto installer, Subprocess::Start(install));
   ASSIGN_OR_RETURN(int code, installer->Wait(absl::Seconds(120)));
@@ -58,6 +63,7 @@ absl::Status PrivateMariaDb::Start() {
   std::vector<std::string> argv = {FindProgram("mariadbd"),
                                    "--no-defaults",
                                    absl::StrCat("--datadir=", dir_, "/data"),
+                                   absl::StrCat("--tmpdir=", dir_, "/tmp"),
                                    absl::StrCat("--socket=", dir_, "/mysqld.sock"),
                                    absl::StrCat("--pid-file=", dir_, "/mysqld.pid"),
                                    "--skip-networking",
