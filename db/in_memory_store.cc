@@ -152,6 +152,7 @@ absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view w
     return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
   }
   IngestResult result;
+  Whale& w = whale->second;
   for (Activity& a : checked) {
     if (!activity_ids_.insert(a.activity_id).second) {
       ++result.duplicates;
@@ -159,21 +160,16 @@ absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view w
     }
     a.sequence = next_sequence_++;
     result.inserted_sequences.push_back(a.sequence);
+    // The checkpoint is the newest stored trade: latest traded time, then highest sequence.
+    if (a.traded_time >= w.checkpoint_traded_time) {
+      w.checkpoint_traded_time = a.traded_time;
+      w.checkpoint_tx_hash = a.tx_hash;
+    }
     activity_[a.sequence] = std::move(a);
   }
-  Whale& w = whale->second;
   w.last_polled_time = poll.polled_time;
   w.next_poll_time = poll.next_poll_time;
   w.trades_seen = poll.trades_seen;
-  // The checkpoint is the newest stored trade: latest traded time, then highest sequence.
-  const Activity* newest = nullptr;
-  for (const auto& [sequence, a] : activity_) {
-    if (a.wallet == normalized && (newest == nullptr || a.traded_time >= newest->traded_time)) {
-      newest = &a;
-    }
-  }
-  w.checkpoint_tx_hash = newest ? newest->tx_hash : "";
-  w.checkpoint_traded_time = newest ? newest->traded_time : absl::InfinitePast();
   return result;
 }
 

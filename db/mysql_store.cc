@@ -26,6 +26,7 @@ namespace {
 constexpr char kMigrationLock[] = "whalefeed.migrate";
 constexpr int kMigrationLockWaitSeconds = 120;
 constexpr size_t kMarketBatch = 200;
+constexpr size_t kIngestBatch = 256;  // rows per INSERT (18 parameters each)
 
 sql::mysql::MySQL_Driver* Driver() {
   // Creating the driver is not thread-safe: MySqlStore::Create calls this once before any other
@@ -182,6 +183,35 @@ Activity ActivityFromRow(sql::ResultSet& rs) {
   a.ingested_time = GetTime(rs, "ingested_time");
   a.origin = static_cast<Origin>(rs.getInt("origin"));
   return a;
+}
+
+constexpr char kActivityInsertColumns[] =
+    "activity_id, tx_hash, wallet, market_id, root_market_id, market_title, root_market_title, "
+    "side, "
+    "outcome, outcome_label, price, shares, amount_usd, fee_usd, profit_usd, traded_time, "
+    "ingested_time, origin";
+constexpr int kActivityInsertParams = 18;
+
+// Binds one row of kActivityInsertColumns at parameters offset+1 .. offset+18.
+void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& a, absl::Time now) {
+  ps.setString(offset + 1, a.activity_id);
+  ps.setString(offset + 2, a.tx_hash);
+  ps.setString(offset + 3, a.wallet);
+  ps.setInt64(offset + 4, a.market_id);
+  ps.setInt64(offset + 5, a.root_market_id);
+  ps.setString(offset + 6, a.market_title);
+  ps.setString(offset + 7, a.root_market_title);
+  ps.setInt(offset + 8, static_cast<int>(a.side));
+  ps.setInt(offset + 9, static_cast<int>(a.outcome));
+  ps.setString(offset + 10, a.outcome_label);
+  ps.setString(offset + 11, a.price);
+  ps.setString(offset + 12, a.shares);
+  ps.setString(offset + 13, a.amount_usd);
+  ps.setString(offset + 14, a.fee_usd);
+  ps.setString(offset + 15, a.profit_usd);
+  SetTime(ps, offset + 16, a.traded_time);
+  SetTime(ps, offset + 17, now);
+  ps.setInt(offset + 18, static_cast<int>(a.origin));
 }
 
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
@@ -711,63 +741,58 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wall
   RETURN_IF_ERROR(
       pool_.RunInTransaction("ingesting activity", [&](MySqlConnection& c) -> absl::Status {
         result = {};
-        // Serialise activity commits on the leader row so that sequence order is commit order.
+        // Serialise activity commits on the leader row so that sequence order is commit order, and
+        // so that the rows after `before` below are exactly this transaction's.
         std::unique_ptr<sql::ResultSet> leader(
             c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-        RETURN_IF_ERROR(LoadWhale(c, normalized, /*for_update=*/true).status());
-        for (const Activity& a : checked) {
-          sql::PreparedStatement& ps = c.Prepare(
-              "INSERT INTO whale_activity (activity_id, tx_hash, wallet, market_id, "
-              "root_market_id, "
-              "market_title, root_market_title, side, outcome, outcome_label, price, shares, "
-              "amount_usd, "
-              "fee_usd, profit_usd, traded_time, ingested_time, origin) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON DUPLICATE KEY UPDATE sequence = "
-              "sequence");
-          ps.setString(1, a.activity_id);
-          ps.setString(2, a.tx_hash);
-          ps.setString(3, a.wallet);
-          ps.setInt64(4, a.market_id);
-          ps.setInt64(5, a.root_market_id);
-          ps.setString(6, a.market_title);
-          ps.setString(7, a.root_market_title);
-          ps.setInt(8, static_cast<int>(a.side));
-          ps.setInt(9, static_cast<int>(a.outcome));
-          ps.setString(10, a.outcome_label);
-          ps.setString(11, a.price);
-          ps.setString(12, a.shares);
-          ps.setString(13, a.amount_usd);
-          ps.setString(14, a.fee_usd);
-          ps.setString(15, a.profit_usd);
-          SetTime(ps, 16, a.traded_time);
-          SetTime(ps, 17, now);
-          ps.setInt(18, static_cast<int>(a.origin));
-          if (ps.executeUpdate() == 0) {
-            ++result.duplicates;
-            continue;
+        ASSIGN_OR_RETURN(Whale whale, LoadWhale(c, normalized, /*for_update=*/true));
+        uint64_t before = 0;
+        {
+          std::unique_ptr<sql::ResultSet> max(
+              c.Prepare("SELECT COALESCE(MAX(sequence), 0) FROM whale_activity").executeQuery());
+          if (max->next()) before = max->getUInt64(1);
+        }
+        // Multi-row inserts, padded to a power of two by repeating the last row (a duplicate of a
+        // row of the same statement changes nothing), so a few statement shapes serve every page.
+        for (size_t begin = 0; begin < checked.size(); begin += kIngestBatch) {
+          const size_t count = std::min(kIngestBatch, checked.size() - begin);
+          const size_t rows = InListSize(count);
+          std::string sql =
+              absl::StrCat("INSERT INTO whale_activity (", kActivityInsertColumns, ") VALUES ");
+          for (size_t r = 0; r < rows; ++r) {
+            absl::StrAppend(&sql, r ? "," : "", "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
           }
-          std::unique_ptr<sql::ResultSet> id(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-          if (id->next()) result.inserted_sequences.push_back(id->getUInt64(1));
+          absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE sequence = sequence");
+          sql::PreparedStatement& insert = c.Prepare(sql);
+          for (size_t r = 0; r < rows; ++r) {
+            BindActivity(insert, static_cast<int>(r * kActivityInsertParams),
+                         checked[begin + std::min(r, count - 1)], now);
+          }
+          insert.executeUpdate();
         }
-        sql::PreparedStatement& newest = c.Prepare(
-            "SELECT tx_hash, traded_time FROM whale_activity WHERE wallet = ? "
-            "ORDER BY traded_time DESC, sequence DESC LIMIT 1");
-        newest.setString(1, normalized);
-        std::unique_ptr<sql::ResultSet> rs(newest.executeQuery());
-        std::string checkpoint_tx;
-        absl::Time checkpoint_time = absl::InfinitePast();
-        if (rs->next()) {
-          checkpoint_tx = rs->getString("tx_hash");
-          checkpoint_time = GetTime(*rs, "traded_time");
+        sql::PreparedStatement& inserted = c.Prepare(
+            "SELECT sequence, tx_hash, traded_time FROM whale_activity WHERE sequence > ? "
+            "ORDER BY sequence");
+        inserted.setUInt64(1, before);
+        std::unique_ptr<sql::ResultSet> rs(inserted.executeQuery());
+        // The checkpoint is the newest stored trade: latest traded time, then highest sequence.
+        while (rs->next()) {
+          result.inserted_sequences.push_back(rs->getUInt64("sequence"));
+          const absl::Time traded = GetTime(*rs, "traded_time");
+          if (traded >= whale.checkpoint_traded_time) {
+            whale.checkpoint_traded_time = traded;
+            whale.checkpoint_tx_hash = rs->getString("tx_hash");
+          }
         }
+        result.duplicates = static_cast<int64_t>(checked.size() - result.inserted_sequences.size());
         sql::PreparedStatement& update = c.Prepare(
             "UPDATE whales SET last_polled_time = ?, next_poll_time = ?, trades_seen = ?, "
             "checkpoint_tx_hash = ?, checkpoint_traded_time = ? WHERE wallet = ?");
         SetTime(update, 1, poll.polled_time);
         SetTime(update, 2, poll.next_poll_time);
         update.setInt64(3, poll.trades_seen);
-        update.setString(4, checkpoint_tx);
-        SetTime(update, 5, checkpoint_time);
+        update.setString(4, whale.checkpoint_tx_hash);
+        SetTime(update, 5, whale.checkpoint_traded_time);
         update.setString(6, normalized);
         update.executeUpdate();
         return absl::OkStatus();

@@ -70,11 +70,13 @@ wf_mariadb_stop() {
   rm -f "$dir/mysqld.pid" "$dir/mysqld.sock" "$dir/mysqld.sock.lock"
 }
 
-# wf_mariadb_start DIR: a private server with its data, socket, pid file and log under DIR (no TCP port, so
-# nothing clashes with another server). Creates the account whalefeed/whalefeed with every privilege.
-# Sets WF_MARIADB_SOCKET.
+# wf_mariadb_start DIR [durable]: a private server with its data, socket, pid file and log under DIR (no TCP
+# port, so nothing clashes with another server). Creates the account whalefeed/whalefeed with every
+# privilege. Sets WF_MARIADB_SOCKET. The redo log is flushed once a second unless "durable" (as production
+# runs: flushed at every commit), which benchmarks use.
 wf_mariadb_start() {
-  local dir=$1
+  local dir=$1 flush=2
+  [ "${2:-}" = durable ] && flush=1
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   wf_mariadb_stop "$dir"
@@ -90,7 +92,7 @@ wf_mariadb_start() {
   fi
   "$(wf_mariadbd)" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --skip-networking --skip-name-resolve --log-error="$dir/error.log" \
-    --innodb-buffer-pool-size=256M --innodb-log-file-size=64M --innodb-flush-log-at-trx-commit=2 \
+    --innodb-buffer-pool-size=256M --innodb-log-file-size=64M --innodb-flush-log-at-trx-commit="$flush" \
     --max-connections=500 "${as_root[@]}" </dev/null >/dev/null 2>&1 &
   WF_MARIADB_SOCKET=$dir/mysqld.sock
   local up=""

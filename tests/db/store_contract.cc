@@ -259,6 +259,31 @@ TEST_P(StoreContractTest, IngestAssignsIncreasingSequencesAndNeverDuplicates) {
   EXPECT_EQ(tail[0].sequence, all[2].sequence);
 }
 
+TEST_P(StoreContractTest, IngestHandlesRepeatsWithinABatchAndLargeBatches) {
+  const std::string w = Wallet(3);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  std::vector<Activity> page = {Trade(w, 1, kT0), Trade(w, 2, kT0), Trade(w, 1, kT0)};
+  ASSERT_OK_AND_ASSIGN(IngestResult repeated, store().IngestActivities(w, page, Poll(kT0, 3), kT0));
+  EXPECT_THAT(repeated.inserted_sequences, SizeIs(2));
+  EXPECT_EQ(repeated.duplicates, 1);
+
+  std::vector<Activity> large;
+  for (int n = 100; n < 400; ++n) large.push_back(Trade(w, n, kT0 + absl::Seconds(n)));
+  ASSERT_OK_AND_ASSIGN(IngestResult result,
+                       store().IngestActivities(w, large, Poll(kT0, 300), kT0));
+  ASSERT_THAT(result.inserted_sequences, SizeIs(300));
+  EXPECT_EQ(result.duplicates, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> stored,
+                       store().ReadActivitiesAfter(repeated.inserted_sequences.back(), 1000));
+  ASSERT_THAT(stored, SizeIs(300));
+  for (size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(stored[i].tx_hash, large[i].tx_hash) << "sequences follow the order given";
+    EXPECT_EQ(stored[i].sequence, result.inserted_sequences[i]);
+  }
+  ASSERT_OK_AND_ASSIGN(Whale got, store().GetWhale(w));
+  EXPECT_EQ(got.checkpoint_tx_hash, large.back().tx_hash);
+}
+
 TEST_P(StoreContractTest, IngestUpdatesPollStateAndCheckpoint) {
   const std::string w = Wallet(9);
   ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());

@@ -1,0 +1,164 @@
+// How fast MySqlStore stores what a wallet poll brings, on a real MariaDB:
+// - BM_IngestNewPage: a page of 20 new trades through IngestActivities (one transaction: the
+// leader-row
+//   lock that orders the feed, the inserts, the wallet's checkpoint);
+// - BM_IngestSeenPage: the same page polled again (every trade a duplicate), the common case of a
+// quiet
+//   wallet;
+// - BM_BaselineAutocommitRows: the same 20 rows inserted one statement at a time in autocommit
+// mode,
+//   the naive way.
+// Run through deploy/bench, which starts a private MariaDB and sets WHALEFEED_TEST_MYSQL_DSN.
+#include <benchmark/benchmark.h>
+#include <cppconn/connection.h>
+#include <cppconn/prepared_statement.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "db/mysql_store.h"
+#include "tests/bench/bench_main.h"
+#include "tests/testing/test_database.h"
+
+namespace whalefeed::bench {
+namespace {
+
+constexpr int kPage = 20;
+const std::string kWallet = "0x" + std::string(40, 'b');
+
+std::unique_ptr<testing::TestDatabase> database;
+std::unique_ptr<db::MySqlStore> store;
+int64_t next_trade = 0;
+
+std::vector<db::Activity> NewPage() {
+  std::vector<db::Activity> page;
+  for (int i = 0; i < kPage; ++i) {
+    db::Activity a;
+    a.tx_hash = absl::StrFormat("0x%064x", next_trade++);
+    a.wallet = kWallet;
+    a.market_id = 16565;
+    a.root_market_id = 788;
+    a.market_title = "Team A";
+    a.root_market_title = "Who wins the final?";
+    a.side = db::Side::kBuy;
+    a.outcome = db::Outcome::kYes;
+    a.outcome_label = "YES";
+    a.price = "0.62";
+    a.shares = "16129.03";
+    a.amount_usd = "10000.00";
+    a.fee_usd = "20.00";
+    a.traded_time = absl::FromUnixSeconds(1767225600 + next_trade);
+    a.origin = db::Origin::kLive;
+    page.push_back(std::move(a));
+  }
+  return page;
+}
+
+db::PollState Poll() {
+  const absl::Time now = absl::Now();
+  return {now, now + absl::Minutes(1), next_trade};
+}
+
+void BM_IngestNewPage(benchmark::State& state) {
+  for (auto _ : state) {
+    absl::StatusOr<db::IngestResult> r =
+        store->IngestActivities(kWallet, NewPage(), Poll(), absl::Now());
+    if (!r.ok() || r->inserted_sequences.size() != kPage) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kPage);
+}
+BENCHMARK(BM_IngestNewPage)->UseRealTime();
+
+void BM_IngestSeenPage(benchmark::State& state) {
+  const std::vector<db::Activity> page = NewPage();
+  if (!store->IngestActivities(kWallet, page, Poll(), absl::Now()).ok()) {
+    state.SkipWithError("first ingest failed");
+    return;
+  }
+  for (auto _ : state) {
+    absl::StatusOr<db::IngestResult> r =
+        store->IngestActivities(kWallet, page, Poll(), absl::Now());
+    if (!r.ok() || r->duplicates != kPage) {
+      state.SkipWithError("re-polled page was not all duplicates");
+      return;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kPage);
+}
+BENCHMARK(BM_IngestSeenPage)->UseRealTime();
+
+void BM_BaselineAutocommitRows(benchmark::State& state) {
+  auto connection = db::ConnectMySql(database->dsn(), /*with_database=*/true, absl::Seconds(10));
+  if (!connection.ok()) {
+    state.SkipWithError(std::string(connection.status().message()).c_str());
+    return;
+  }
+  sql::PreparedStatement& insert =
+      (*connection)
+          ->Prepare(
+              "INSERT INTO whale_activity (activity_id, tx_hash, wallet, market_id, "
+              "root_market_id, "
+              "market_title, root_market_title, side, outcome, outcome_label, price, shares, "
+              "amount_usd, "
+              "fee_usd, profit_usd, traded_time, ingested_time, origin) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(6),?)");
+  for (auto _ : state) {
+    for (db::Activity& a : NewPage()) {
+      a.activity_id = db::MakeActivityId(a);
+      insert.setString(1, a.activity_id);
+      insert.setString(2, a.tx_hash);
+      insert.setString(3, a.wallet);
+      insert.setInt64(4, a.market_id);
+      insert.setInt64(5, a.root_market_id);
+      insert.setString(6, a.market_title);
+      insert.setString(7, a.root_market_title);
+      insert.setInt(8, static_cast<int>(a.side));
+      insert.setInt(9, static_cast<int>(a.outcome));
+      insert.setString(10, a.outcome_label);
+      insert.setString(11, a.price);
+      insert.setString(12, a.shares);
+      insert.setString(13, a.amount_usd);
+      insert.setString(14, a.fee_usd);
+      insert.setString(15, "0");
+      insert.setDateTime(
+          16, absl::FormatTime("%Y-%m-%d %H:%M:%E6S", a.traded_time, absl::UTCTimeZone()));
+      insert.setInt(17, static_cast<int>(a.origin));
+      insert.executeUpdate();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kPage);
+}
+BENCHMARK(BM_BaselineAutocommitRows)->UseRealTime();
+
+}  // namespace
+}  // namespace whalefeed::bench
+
+int main(int argc, char** argv) {
+  auto created = whalefeed::testing::TestDatabase::Create();
+  if (!created.ok()) {
+    std::fprintf(stderr, "store_ingest_bench: %s\n",
+                 std::string(created.status().message()).c_str());
+    return 1;
+  }
+  whalefeed::bench::database = *std::move(created);
+  auto store = whalefeed::db::MySqlStore::Create({whalefeed::bench::database->dsn()});
+  if (!store.ok() || !(*store)->PrepareDatabase().ok() ||
+      !(*store)
+           ->TrackWhale(whalefeed::bench::kWallet, "bench", whalefeed::db::WhaleSource::kApi,
+                        absl::Now())
+           .ok()) {
+    std::fprintf(stderr, "store_ingest_bench: cannot prepare the database\n");
+    return 1;
+  }
+  whalefeed::bench::store = *std::move(store);
+  const int code = whalefeed::bench::RunBenchmarksWithRatios(argc, argv);
+  whalefeed::bench::store.reset();
+  whalefeed::bench::database.reset();
+  return code;
+}
