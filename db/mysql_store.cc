@@ -187,32 +187,9 @@ Activity ActivityFromRow(sql::ResultSet& rs) {
 
 constexpr char kActivityInsertColumns[] =
     "activity_id, tx_hash, wallet, market_id, root_market_id, market_title, root_market_title, "
-    "side, "
-    "outcome, outcome_label, price, shares, amount_usd, fee_usd, profit_usd, traded_time, "
+    "side, outcome, outcome_label, price, shares, amount_usd, fee_usd, profit_usd, traded_time, "
     "ingested_time, origin";
 constexpr int kActivityInsertParams = 18;
-
-// Binds one row of kActivityInsertColumns at parameters offset+1 .. offset+18.
-void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& a, absl::Time now) {
-  ps.setString(offset + 1, a.activity_id);
-  ps.setString(offset + 2, a.tx_hash);
-  ps.setString(offset + 3, a.wallet);
-  ps.setInt64(offset + 4, a.market_id);
-  ps.setInt64(offset + 5, a.root_market_id);
-  ps.setString(offset + 6, a.market_title);
-  ps.setString(offset + 7, a.root_market_title);
-  ps.setInt(offset + 8, static_cast<int>(a.side));
-  ps.setInt(offset + 9, static_cast<int>(a.outcome));
-  ps.setString(offset + 10, a.outcome_label);
-  ps.setString(offset + 11, a.price);
-  ps.setString(offset + 12, a.shares);
-  ps.setString(offset + 13, a.amount_usd);
-  ps.setString(offset + 14, a.fee_usd);
-  ps.setString(offset + 15, a.profit_usd);
-  SetTime(ps, offset + 16, a.traded_time);
-  SetTime(ps, offset + 17, now);
-  ps.setInt(offset + 18, static_cast<int>(a.origin));
-}
 
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
                                                 const std::vector<int64_t>& args) {
@@ -251,6 +228,39 @@ absl::StatusOr<Whale> LoadWhale(MySqlConnection& c, const std::string& wallet, b
 }
 
 }  // namespace
+
+// --- Activity rows ---
+
+std::string ActivityInsertSql(size_t rows) {
+  std::string sql =
+      absl::StrCat("INSERT INTO whale_activity (", kActivityInsertColumns, ") VALUES ");
+  for (size_t r = 0; r < rows; ++r) {
+    absl::StrAppend(&sql, r ? "," : "", "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  }
+  absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE sequence = sequence");
+  return sql;
+}
+
+void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& a, absl::Time now) {
+  ps.setString(offset + 1, a.activity_id);
+  ps.setString(offset + 2, a.tx_hash);
+  ps.setString(offset + 3, a.wallet);
+  ps.setInt64(offset + 4, a.market_id);
+  ps.setInt64(offset + 5, a.root_market_id);
+  ps.setString(offset + 6, a.market_title);
+  ps.setString(offset + 7, a.root_market_title);
+  ps.setInt(offset + 8, static_cast<int>(a.side));
+  ps.setInt(offset + 9, static_cast<int>(a.outcome));
+  ps.setString(offset + 10, a.outcome_label);
+  ps.setString(offset + 11, a.price);
+  ps.setString(offset + 12, a.shares);
+  ps.setString(offset + 13, a.amount_usd);
+  ps.setString(offset + 14, a.fee_usd);
+  ps.setString(offset + 15, a.profit_usd);
+  SetTime(ps, offset + 16, a.traded_time);
+  SetTime(ps, offset + 17, now);
+  ps.setInt(offset + 18, static_cast<int>(a.origin));
+}
 
 // --- Errors and threads ---
 
@@ -757,13 +767,7 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wall
         for (size_t begin = 0; begin < checked.size(); begin += kIngestBatch) {
           const size_t count = std::min(kIngestBatch, checked.size() - begin);
           const size_t rows = InListSize(count);
-          std::string sql =
-              absl::StrCat("INSERT INTO whale_activity (", kActivityInsertColumns, ") VALUES ");
-          for (size_t r = 0; r < rows; ++r) {
-            absl::StrAppend(&sql, r ? "," : "", "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-          }
-          absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE sequence = sequence");
-          sql::PreparedStatement& insert = c.Prepare(sql);
+          sql::PreparedStatement& insert = c.Prepare(ActivityInsertSql(rows));
           for (size_t r = 0; r < rows; ++r) {
             BindActivity(insert, static_cast<int>(r * kActivityInsertParams),
                          checked[begin + std::min(r, count - 1)], now);

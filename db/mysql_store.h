@@ -31,6 +31,13 @@ namespace whalefeed::db {
 // connection turns out to be dead.)
 absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view what);
 
+// The INSERT of `rows` whale_activity rows (18 parameters each, the columns of Activity less
+// sequence; ingested_time is the store's `now`); a row whose natural key is stored already changes
+// nothing.
+std::string ActivityInsertSql(size_t rows);
+// Binds `activity` as the row whose parameters start after `offset`.
+void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& activity, absl::Time now);
+
 // Connector/C++ 1.1 needs threadInit()/threadEnd() on every thread that uses it. Called by
 // MySqlStore and the other users of the connector before they touch it; idempotent and cheap after
 // the first call on a thread.

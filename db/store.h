@@ -4,16 +4,13 @@
 //
 // Conventions shared by every implementation:
 // - Money, prices and shares are exact decimal strings. Stores accept any plain decimal ("10",
-// "-0.50",
-//   "1234.5678") and return the canonical form (no exponent, no superfluous leading or trailing
-//   zeros: "10",
-//   "-0.5", "1234.5678"); anything else is INVALID_ARGUMENT naming the field.
+//   "-0.50", "1234.5678") and return the canonical form (no exponent, no superfluous leading or
+//   trailing zeros: "10", "-0.5", "1234.5678"); anything else is INVALID_ARGUMENT naming the field.
 // - Times are absl::Time with microsecond precision; absl::InfinitePast() means "none".
 // - Wallets are stored normalised: "0x" + 40 lower-case hex digits (see NormalizeWallet).
 // - Errors: NOT_FOUND for unknown ids, INVALID_ARGUMENT for malformed input, UNAVAILABLE when the
-// database cannot
-//   be reached (retryable), ABORTED for a lost race (deadlock, lock wait timeout: retry the
-//   transaction).
+//   database cannot be reached (retryable), ABORTED for a lost race (deadlock, lock wait timeout:
+//   retry the transaction).
 //
 // All methods are thread-safe.
 #ifndef WHALEFEED_DB_STORE_H_

@@ -1,12 +1,10 @@
 // Keeps the server's health current, from the database alone (so every replica says the same):
 // - "" is SERVING while the database answers. Until the database is first reached, the prober
-// applies the
-//   migrations (waiting for a database that is down at start, with a log line every few seconds);
-//   then it pings it every interval.
-// - "whalefeed.sync.<job>" is SERVING while that job's last completed run ended less than three of
-// its
-//   intervals ago (read from sync_logs), so a stuck or failing job shows without taking the server
-//   out.
+//   applies the migrations (waiting for a database that is down at start, with a log line every
+//   few seconds); then it pings it every interval.
+// - "whalefeed.sync.<job>" is SERVING while that job's last completed run ended less than three
+//   of its intervals ago (read from sync_logs), so a stuck or failing job shows without taking the
+//   server out.
 #ifndef WHALEFEED_SERVER_HEALTH_PROBER_H_
 #define WHALEFEED_SERVER_HEALTH_PROBER_H_
 

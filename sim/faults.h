@@ -28,9 +28,8 @@
 //
 // Text form (flags): KIND[:N][:key=value]...  with keys count, rate, endpoint, status, retry_after,
 // delay_ms; several specs are separated by commas. A bare N is a count for --fault and a
-// probability for
-// --fault_rate. Examples: "rate429:3:retry_after=2", "http5xx:2:status=502,slow:1:delay_ms=1500",
-// "drop:0.05:endpoint=trade" (with --fault_rate).
+// probability for --fault_rate. Examples: "rate429:3:retry_after=2",
+// "http5xx:2:status=502,slow:1:delay_ms=1500", "drop:0.05:endpoint=trade" (with --fault_rate).
 // JSON form (admin): {"kind":"rate429","count":3,"rate":0,"endpoint":"trade","status":502,
 // "retryAfter":2,"delayMs":1500}; only "kind" is required (plus a count or a rate).
 #ifndef WHALEFEED_SIM_FAULTS_H_

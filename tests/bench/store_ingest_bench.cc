@@ -1,13 +1,10 @@
 // How fast MySqlStore stores what a wallet poll brings, on a real MariaDB:
 // - BM_IngestNewPage: a page of 20 new trades through IngestActivities (one transaction: the
-// leader-row
-//   lock that orders the feed, the inserts, the wallet's checkpoint);
-// - BM_IngestSeenPage: the same page polled again (every trade a duplicate), the common case of a
-// quiet
-//   wallet;
+//   leader-row lock that orders the feed, one multi-row insert, the wallet's checkpoint);
+// - BM_IngestSeenPage: the same page polled again (every trade a duplicate), the common case
+//   of a quiet wallet;
 // - BM_BaselineAutocommitRows: the same 20 rows inserted one statement at a time in autocommit
-// mode,
-//   the naive way.
+//   mode (the store's own row insert), the naive way.
 // Run through deploy/bench, which starts a private MariaDB and sets WHALEFEED_TEST_MYSQL_DSN.
 #include <benchmark/benchmark.h>
 #include <cppconn/connection.h>
@@ -99,36 +96,11 @@ void BM_BaselineAutocommitRows(benchmark::State& state) {
     state.SkipWithError(std::string(connection.status().message()).c_str());
     return;
   }
-  sql::PreparedStatement& insert =
-      (*connection)
-          ->Prepare(
-              "INSERT INTO whale_activity (activity_id, tx_hash, wallet, market_id, "
-              "root_market_id, "
-              "market_title, root_market_title, side, outcome, outcome_label, price, shares, "
-              "amount_usd, "
-              "fee_usd, profit_usd, traded_time, ingested_time, origin) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,UTC_TIMESTAMP(6),?)");
+  sql::PreparedStatement& insert = (*connection)->Prepare(db::ActivityInsertSql(1));
   for (auto _ : state) {
     for (db::Activity& a : NewPage()) {
       a.activity_id = db::MakeActivityId(a);
-      insert.setString(1, a.activity_id);
-      insert.setString(2, a.tx_hash);
-      insert.setString(3, a.wallet);
-      insert.setInt64(4, a.market_id);
-      insert.setInt64(5, a.root_market_id);
-      insert.setString(6, a.market_title);
-      insert.setString(7, a.root_market_title);
-      insert.setInt(8, static_cast<int>(a.side));
-      insert.setInt(9, static_cast<int>(a.outcome));
-      insert.setString(10, a.outcome_label);
-      insert.setString(11, a.price);
-      insert.setString(12, a.shares);
-      insert.setString(13, a.amount_usd);
-      insert.setString(14, a.fee_usd);
-      insert.setString(15, "0");
-      insert.setDateTime(
-          16, absl::FormatTime("%Y-%m-%d %H:%M:%E6S", a.traded_time, absl::UTCTimeZone()));
-      insert.setInt(17, static_cast<int>(a.origin));
+      db::BindActivity(insert, 0, a, absl::Now());
       insert.executeUpdate();
     }
   }
