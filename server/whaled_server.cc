@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "whalefeed/v1/feed_service.grpc.pb.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
@@ -99,6 +100,10 @@ absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(
   if (self->server_ == nullptr || self->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("--listen \"", options.listen, "\": ", BindError(startup_log)));
+  }
+  // Started: what gRPC said meanwhile was not about a failure, but may still matter.
+  for (absl::string_view line : absl::StrSplit(startup_log, '\n', absl::SkipEmpty())) {
+    WF_LOG(INFO) << "grpc: " << line;
   }
   self->prober_->Start();
   return self;
