@@ -1,5 +1,6 @@
 #include "db/dsn.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -122,6 +123,10 @@ absl::StatusOr<MySqlDsn> ParseMySqlDsn(absl::string_view url) {
       }
       port_text = after;
     }
+  } else if (std::count(hostport.begin(), hostport.end(), ':') > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mysql_dsn: host \"", hostport,
+        "\" looks like an IPv6 address: write it in brackets, e.g. mysql://USER@[::1]:3306/DB"));
   } else if (size_t colon = hostport.rfind(':'); colon != absl::string_view::npos) {
     host = hostport.substr(0, colon);
     port_text = hostport.substr(colon + 1);
@@ -150,6 +155,12 @@ absl::StatusOr<MySqlDsn> ParseMySqlDsn(absl::string_view url) {
       if (socket->empty()) return absl::InvalidArgumentError("mysql_dsn: socket= needs a path");
       dsn.socket = *std::move(socket);
     }
+  }
+  if (!dsn.socket.empty() && (dsn.host != "localhost" || port_text.has_value())) {
+    // The socket would be used and the host and port silently ignored.
+    return absl::InvalidArgumentError(
+        "mysql_dsn: with socket=PATH the host must be localhost and have no port "
+        "(mysql://USER@localhost/DATABASE?socket=PATH)");
   }
   return dsn;
 }

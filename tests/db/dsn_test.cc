@@ -57,6 +57,25 @@ TEST(DsnTest, Socket) {
   EXPECT_EQ(dsn.Redacted(), "mysql://whale@localhost/wf?socket=/tmp/my sql/mysqld.sock");
 }
 
+TEST(DsnTest, SocketNeedsLocalhostWithoutAPort) {
+  // The socket would win and the host or port would be silently ignored.
+  EXPECT_THAT(ParseMySqlDsn("mysql://whale@db.example/wf?socket=/tmp/mysqld.sock"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("localhost")));
+  EXPECT_THAT(ParseMySqlDsn("mysql://whale@localhost:3307/wf?socket=/tmp/mysqld.sock"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no port")));
+  EXPECT_THAT(ParseMySqlDsn("mysql://whale@127.0.0.1/wf?socket=/tmp/mysqld.sock"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(DsnTest, Ipv6HostsNeedBrackets) {
+  EXPECT_THAT(ParseMySqlDsn("mysql://u@::1/db"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("brackets")));
+  EXPECT_THAT(ParseMySqlDsn("mysql://u@fe80::1:3306/db"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("brackets")));
+  ASSERT_OK_AND_ASSIGN(MySqlDsn dsn, ParseMySqlDsn("mysql://u@[::1]/db"));
+  EXPECT_EQ(dsn.host, "::1");
+}
+
 TEST(DsnTest, RedactedHidesThePassword) {
   ASSERT_OK_AND_ASSIGN(MySqlDsn dsn, ParseMySqlDsn("mysql://whale:s3cret@db:3306/wf"));
   EXPECT_THAT(dsn.Redacted(), Not(HasSubstr("s3cret")));
