@@ -28,6 +28,23 @@ absl::Status InMemoryStore::Ping() {
   return CheckAvailable();
 }
 
+absl::StatusOr<Fence> InMemoryStore::AdvanceLeaderEpoch(absl::string_view replica_id,
+                                                        absl::Time now) {
+  RETURN_IF_ERROR(CheckText(replica_id, kMaxReplicaIdChars, "replica_id"));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  ++leader_.epoch;
+  leader_.replica_id = std::string(replica_id);
+  leader_.acquired_time = now;
+  return Fence{leader_.epoch};
+}
+
+absl::StatusOr<LeaderState> InMemoryStore::GetLeader() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return leader_;
+}
+
 absl::StatusOr<FeedMeta> InMemoryStore::GetFeedMeta() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
@@ -40,7 +57,8 @@ absl::StatusOr<int> InMemoryStore::GetSchemaVersion() {
   return LatestSchemaVersion();
 }
 
-absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(absl::Span<const Market> markets,
+absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(const Fence& fence,
+                                                                 absl::Span<const Market> markets,
                                                                  absl::Time now) {
   std::vector<Market> checked;
   for (const Market& in : markets) {
@@ -49,6 +67,7 @@ absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(absl::Span<cons
   }
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   UpsertMarketsResult result;
   for (Market& m : checked) {
     auto it = markets_.find(m.market_id);
@@ -87,6 +106,7 @@ absl::StatusOr<std::vector<Market>> InMemoryStore::GetChildMarkets(int64_t paren
 absl::StatusOr<Whale> InMemoryStore::TrackWhale(absl::string_view wallet, absl::string_view label,
                                                 WhaleSource source, absl::Time now) {
   ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  RETURN_IF_ERROR(CheckText(label, kMaxLabelChars, "label"));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   auto [it, inserted] = whales_.try_emplace(normalized);
@@ -134,7 +154,8 @@ absl::StatusOr<std::vector<Whale>> InMemoryStore::ListWhales(bool tracked_only) 
   return whales;
 }
 
-absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view wallet,
+absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(const Fence& fence,
+                                                             absl::string_view wallet,
                                                              absl::Span<const Activity> trades,
                                                              const PollState& poll,
                                                              absl::Time now) {
@@ -147,6 +168,7 @@ absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(absl::string_view w
   }
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   auto whale = whales_.find(normalized);
   if (whale == whales_.end()) {
     return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
@@ -192,10 +214,12 @@ absl::StatusOr<uint64_t> InMemoryStore::GetLatestSequence() {
   return activity_.empty() ? 0 : activity_.rbegin()->first;
 }
 
-absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(SyncJob job, absl::string_view replica_id,
-                                                    absl::Time now) {
+absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(const Fence& fence, SyncJob job,
+                                                    absl::string_view replica_id, absl::Time now) {
+  RETURN_IF_ERROR(CheckText(replica_id, kMaxReplicaIdChars, "replica_id"));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   SyncRun run;
   run.run_id = next_run_id_++;
   run.job = job;
@@ -206,17 +230,29 @@ absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(SyncJob job, absl::string_vi
   return run.run_id;
 }
 
-absl::Status InMemoryStore::FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
-                                          absl::string_view error, absl::Time now) {
+absl::Status InMemoryStore::FinishSyncRun(const Fence& fence, int64_t run_id, RunStatus status,
+                                          int64_t item_count, absl::string_view error,
+                                          absl::Time now) {
+  const std::string text(TruncateUtf8(error, kMaxSyncErrorBytes));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   auto it = runs_.find(run_id);
   if (it == runs_.end())
     return absl::NotFoundError(absl::StrCat("sync run ", run_id, " is not known"));
-  it->second.status = status;
-  it->second.item_count = item_count;
-  it->second.error = std::string(error.substr(0, 60000));
-  it->second.ended_time = now;
+  SyncRun& run = it->second;
+  if (run.status != RunStatus::kRunning) {
+    if (run.status == status && run.item_count == item_count && run.error == text &&
+        run.ended_time == now) {
+      return absl::OkStatus();  // a retry of the call that ended it
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("sync run ", run_id, " has ended already, with other values"));
+  }
+  run.status = status;
+  run.item_count = item_count;
+  run.error = text;
+  run.ended_time = now;
   return absl::OkStatus();
 }
 

@@ -26,10 +26,13 @@ class InMemoryStore final : public Store {
   void SetAvailable(bool available);
 
   absl::Status Ping() override;
+  absl::StatusOr<Fence> AdvanceLeaderEpoch(absl::string_view replica_id, absl::Time now) override;
+  absl::StatusOr<LeaderState> GetLeader() override;
   absl::StatusOr<FeedMeta> GetFeedMeta() override;
   absl::StatusOr<int> GetSchemaVersion() override;
 
-  absl::StatusOr<UpsertMarketsResult> UpsertMarkets(absl::Span<const Market> markets,
+  absl::StatusOr<UpsertMarketsResult> UpsertMarkets(const Fence& fence,
+                                                    absl::Span<const Market> markets,
                                                     absl::Time now) override;
   absl::StatusOr<Market> GetMarket(int64_t market_id) override;
   absl::StatusOr<std::vector<Market>> GetChildMarkets(int64_t parent_market_id) override;
@@ -40,17 +43,17 @@ class InMemoryStore final : public Store {
   absl::StatusOr<Whale> GetWhale(absl::string_view wallet) override;
   absl::StatusOr<std::vector<Whale>> ListWhales(bool tracked_only) override;
 
-  absl::StatusOr<IngestResult> IngestActivities(absl::string_view wallet,
+  absl::StatusOr<IngestResult> IngestActivities(const Fence& fence, absl::string_view wallet,
                                                 absl::Span<const Activity> trades,
                                                 const PollState& poll, absl::Time now) override;
   absl::StatusOr<std::vector<Activity>> ReadActivitiesAfter(uint64_t after_sequence,
                                                             int limit) override;
   absl::StatusOr<uint64_t> GetLatestSequence() override;
 
-  absl::StatusOr<int64_t> StartSyncRun(SyncJob job, absl::string_view replica_id,
-                                       absl::Time now) override;
-  absl::Status FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
-                             absl::string_view error, absl::Time now) override;
+  absl::StatusOr<int64_t> StartSyncRun(const Fence& fence, SyncJob job,
+                                       absl::string_view replica_id, absl::Time now) override;
+  absl::Status FinishSyncRun(const Fence& fence, int64_t run_id, RunStatus status,
+                             int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
  private:
@@ -59,6 +62,7 @@ class InMemoryStore final : public Store {
   mutable absl::Mutex mu_;
   bool available_ ABSL_GUARDED_BY(mu_) = true;
   const FeedMeta meta_;
+  LeaderState leader_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, Market> markets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Whale> whales_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Activity> activity_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,30 @@
 #include "db/migrations.h"
 
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "db/mysql_connection.h"
+
 namespace whalefeed::db {
+
+MigrationStep Sql(std::string sql) { return {std::move(sql), "", "", ""}; }
+
+MigrationStep AddColumn(std::string table, std::string column, std::string definition) {
+  std::string sql =
+      absl::StrCat("ALTER TABLE `", table, "` ADD COLUMN `", column, "` ", definition);
+  return {std::move(sql), std::move(table), std::move(column), ""};
+}
+
+MigrationStep AddIndex(std::string table, std::string index, std::string columns, bool unique) {
+  std::string sql = absl::StrCat("ALTER TABLE `", table, "` ADD ", unique ? "UNIQUE " : "",
+                                 "INDEX `", index, "` (", columns, ")");
+  return {std::move(sql), std::move(table), "", std::move(index)};
+}
 
 const std::vector<Migration>& AllMigrations() {
   // Money, prices and shares are DECIMAL(38,18); token ids VARCHAR(78); times DATETIME(6) in UTC
@@ -10,17 +34,17 @@ const std::vector<Migration>& AllMigrations() {
       {1,
        "initial schema",
        {
-           R"sql(CREATE TABLE IF NOT EXISTS feed_meta (
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS feed_meta (
   id TINYINT NOT NULL PRIMARY KEY,
   feed_id CHAR(32) NOT NULL,
   retention_floor BIGINT UNSIGNED NOT NULL DEFAULT 0,
   token_key CHAR(64) NOT NULL,
   created_time DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
            // The feed id and the page-token key are made here, once per database.
-           R"sql(INSERT IGNORE INTO feed_meta (id, feed_id, token_key, created_time)
-VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMESTAMP(6)))sql",
-           R"sql(CREATE TABLE IF NOT EXISTS markets (
+           Sql(R"sql(INSERT IGNORE INTO feed_meta (id, feed_id, token_key, created_time)
+VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMESTAMP(6)))sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS markets (
   market_id BIGINT NOT NULL PRIMARY KEY,
   parent_market_id BIGINT NOT NULL DEFAULT 0,
   title VARCHAR(1024) NOT NULL,
@@ -44,15 +68,15 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   updated_at DATETIME(6) NOT NULL,
   KEY markets_parent (parent_market_id),
   KEY markets_volume_24h (volume_24h)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS market_labels (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS market_labels (
   market_id BIGINT NOT NULL,
   position INT NOT NULL,
   label VARCHAR(255) NOT NULL,
   PRIMARY KEY (market_id, position),
   KEY market_labels_label (label)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS whales (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS whales (
   wallet CHAR(42) NOT NULL PRIMARY KEY,
   label VARCHAR(255) NOT NULL DEFAULT '',
   source TINYINT NOT NULL,
@@ -64,11 +88,11 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   checkpoint_traded_time DATETIME(6) NULL,
   trades_seen BIGINT NOT NULL DEFAULT 0,
   KEY whales_next_poll (tracked, next_poll_time)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
            // sequence is the feed position: writers serialise on the leader row, so AUTO_INCREMENT
            // order is commit order. Numbers may skip (rollbacks, duplicates); committed rows are
            // never missing.
-           R"sql(CREATE TABLE IF NOT EXISTS whale_activity (
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS whale_activity (
   sequence BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   activity_id CHAR(32) NOT NULL,
   tx_hash VARCHAR(66) NOT NULL,
@@ -93,8 +117,8 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   KEY whale_activity_wallet (wallet, sequence),
   KEY whale_activity_ingested (ingested_time),
   KEY whale_activity_traded (traded_time)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS whale_stats (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS whale_stats (
   wallet CHAR(42) NOT NULL,
   window_kind TINYINT NOT NULL,
   volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
@@ -111,16 +135,16 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   computed_time DATETIME(6) NOT NULL,
   PRIMARY KEY (wallet, window_kind),
   KEY whale_stats_volume (window_kind, volume_usd)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS market_whale_flow (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS market_whale_flow (
   market_id BIGINT NOT NULL,
   outcome TINYINT NOT NULL,
   buy_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
   sell_volume_usd DECIMAL(38,18) NOT NULL DEFAULT 0,
   computed_time DATETIME(6) NOT NULL,
   PRIMARY KEY (market_id, outcome)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS sync_logs (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS sync_logs (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   job TINYINT NOT NULL,
   status TINYINT NOT NULL,
@@ -131,17 +155,17 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   replica_id VARCHAR(128) NOT NULL,
   KEY sync_logs_job (job, id),
   KEY sync_logs_completed (job, status, ended_time)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           R"sql(CREATE TABLE IF NOT EXISTS sync_requests (
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS sync_requests (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   job TINYINT NOT NULL,
   requested_time DATETIME(6) NOT NULL,
   taken_time DATETIME(6) NULL,
   KEY sync_requests_pending (job, taken_time)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
            // One row. Writers of leader-only data lock it (SELECT ... FOR UPDATE) and check the
            // epoch.
-           R"sql(CREATE TABLE IF NOT EXISTS leader (
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS leader (
   id TINYINT NOT NULL PRIMARY KEY,
   epoch BIGINT NOT NULL DEFAULT 0,
   replica_id VARCHAR(128) NOT NULL DEFAULT '',
@@ -150,13 +174,92 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   limiter_requests_total BIGINT NOT NULL DEFAULT 0,
   limiter_throttled_total BIGINT NOT NULL DEFAULT 0,
   limiter_published_time DATETIME(6) NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql",
-           "INSERT IGNORE INTO leader (id, epoch) VALUES (1, 0)",
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql("INSERT IGNORE INTO leader (id, epoch) VALUES (1, 0)"),
        }},
   };
   return *kMigrations;
 }
 
 int LatestSchemaVersion() { return AllMigrations().back().version; }
+
+namespace {
+
+constexpr char kMigrationLock[] = "whalefeed.migrate";
+
+// Whether `step` is already in place (only AddColumn / AddIndex steps can tell).
+bool AlreadyApplied(MySqlConnection& c, const MigrationStep& step) {
+  if (step.table.empty()) return false;
+  sql::PreparedStatement& ps =
+      step.column.empty()
+          ? c.Prepare(
+                "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                "DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?")
+          : c.Prepare(
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                "DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?");
+  ps.setString(1, step.table);
+  ps.setString(2, step.column.empty() ? step.index : step.column);
+  std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+  return rs->next() && rs->getInt64(1) > 0;
+}
+
+absl::Status ApplyLocked(MySqlConnection& c, absl::Span<const Migration> migrations) {
+  c.Execute(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, "
+      "name VARCHAR(255) NOT NULL, applied_time DATETIME(6) NOT NULL) ENGINE=InnoDB");
+  int current = 0;
+  {
+    std::unique_ptr<sql::ResultSet> rs(
+        c.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").executeQuery());
+    if (rs->next()) current = rs->getInt(1);
+  }
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest) {
+    return absl::FailedPreconditionError(absl::StrCat("the database schema is at version ", current,
+                                                      ", newer than this build's ", latest,
+                                                      ": upgrade whaled"));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    for (const MigrationStep& step : m.steps) {
+      if (!AlreadyApplied(c, step)) c.Execute(step.sql);
+    }
+    sql::PreparedStatement& record = c.Prepare(
+        "INSERT IGNORE INTO schema_migrations (version, name, applied_time) "
+        "VALUES (?, ?, UTC_TIMESTAMP(6))");
+    record.setInt(1, m.version);
+    record.setString(2, m.name);
+    record.execute();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyMigrations(MySqlConnection& c, absl::Span<const Migration> migrations,
+                             absl::Duration lock_wait) {
+  try {
+    sql::PreparedStatement& lock = c.Prepare("SELECT GET_LOCK(?, ?)");
+    lock.setString(1, kMigrationLock);
+    lock.setInt(2, static_cast<int>(absl::ToInt64Seconds(lock_wait)));
+    {
+      std::unique_ptr<sql::ResultSet> got(lock.executeQuery());
+      if (!got->next() || got->isNull(1) || got->getInt(1) != 1) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("migrations: another replica held the migration lock for more than ",
+                         absl::FormatDuration(lock_wait)));
+      }
+    }
+    const absl::Status status = ApplyLocked(c, migrations);
+    sql::PreparedStatement& unlock = c.Prepare("SELECT RELEASE_LOCK(?)");
+    unlock.setString(1, kMigrationLock);
+    std::unique_ptr<sql::ResultSet> released(unlock.executeQuery());
+    return status;
+  } catch (const sql::SQLException& e) {
+    // The lock is the session's: it goes when the caller closes the connection.
+    return StatusFromSqlException(e, "applying migrations");
+  }
+}
 
 }  // namespace whalefeed::db

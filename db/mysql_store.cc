@@ -1,195 +1,41 @@
 #include "db/mysql_store.h"
 
 #include <cppconn/connection.h>
-#include <cppconn/datatype.h>
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
-#include <cppconn/statement.h>
-#include <mysql_driver.h>
 
 #include <algorithm>
-#include <map>
 #include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
 #include "db/migrations.h"
+#include "db/mysql_rows.h"
 
 namespace whalefeed::db {
 namespace {
 
-constexpr char kMigrationLock[] = "whalefeed.migrate";
-constexpr int kMigrationLockWaitSeconds = 120;
 constexpr size_t kMarketBatch = 200;
-constexpr size_t kIngestBatch = 256;  // rows per INSERT (18 parameters each)
+constexpr size_t kIngestBatch = 256;  // rows per INSERT (kActivityInsertParams parameters each)
 
-sql::mysql::MySQL_Driver* Driver() {
-  // Creating the driver is not thread-safe: MySqlStore::Create calls this once before any other
-  // thread does.
-  static sql::mysql::MySQL_Driver* const driver = sql::mysql::get_mysql_driver_instance();
-  return driver;
-}
-
-bool IsConnectionErrno(int code) {
-  switch (code) {
-    case 1927:  // ER_CONNECTION_KILLED
-    case 2002:  // CR_CONNECTION_ERROR
-    case 2003:  // CR_CONN_HOST_ERROR
-    case 2006:  // CR_SERVER_GONE_ERROR
-    case 2013:  // CR_SERVER_LOST
-    case 2055:  // CR_SERVER_LOST_EXTENDED
-    case 1053:  // ER_SERVER_SHUTDOWN
-      return true;
-    default:
-      return false;
+// Locks the leader row until the end of the transaction and checks `fence` against it. Every
+// leader-only write starts here: a deposed leader is refused, and writers of activity serialise
+// on the lock, so sequence order is commit order. A missing row fails the write: locking a row
+// that does not exist locks nothing under READ COMMITTED, and would let commits interleave.
+absl::Status LockLeaderRow(MySqlConnection& c, const Fence& fence) {
+  std::unique_ptr<sql::ResultSet> rs(
+      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
+  if (!rs->next()) {
+    return absl::FailedPreconditionError(
+        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
+        "leader); nothing was written");
   }
+  return CheckFence(fence, rs->getInt64(1));
 }
-
-// --- Value conversion ---
-
-std::string SqlTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S", t, absl::UTCTimeZone());
-}
-
-void SetTime(sql::PreparedStatement& ps, int index, absl::Time t) {
-  if (t == absl::InfinitePast()) {
-    ps.setNull(index, sql::DataType::TIMESTAMP);
-  } else {
-    ps.setDateTime(index, SqlTime(t));
-  }
-}
-
-absl::Time GetTime(sql::ResultSet& rs, const char* column) {
-  if (rs.isNull(column)) return absl::InfinitePast();
-  const std::string text = rs.getString(column);
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", text, absl::UTCTimeZone(), &t, &error)) {
-    return absl::InfinitePast();
-  }
-  return t;
-}
-
-std::string GetDecimal(sql::ResultSet& rs, const char* column) {
-  auto normalized = NormalizeDecimal(std::string(rs.getString(column)), column);
-  return normalized.ok() ? *std::move(normalized) : "0";
-}
-
-// IN lists are padded to a power of two by repeating their last id, so that a query has a handful
-// of shapes and each connection prepares each shape once (the statement cache stays small).
-size_t InListSize(size_t n) {
-  size_t size = 1;
-  while (size < n) size *= 2;
-  return size;
-}
-
-// "?,?,...": the placeholders of an IN list of n ids (padded).
-std::string InList(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < InListSize(n); ++i) absl::StrAppend(&out, i ? ",?" : "?");
-  return out;
-}
-
-// The ids to bind to InList(ids.size()). `ids` must not be empty.
-std::vector<int64_t> PaddedInList(std::vector<int64_t> ids) {
-  ids.resize(InListSize(ids.size()), ids.back());
-  return ids;
-}
-
-// --- Row mapping ---
-
-constexpr char kMarketColumns[] =
-    "market_id, parent_market_id, title, status, market_type, yes_label, no_label, yes_token_id, "
-    "no_token_id, condition_id, result_token_id, volume, volume_24h, volume_7d, slug, rules, "
-    "created_time, "
-    "cutoff_time, resolved_time, synced_at, updated_at";
-
-Market MarketFromRow(sql::ResultSet& rs) {
-  Market m;
-  m.market_id = rs.getInt64("market_id");
-  m.parent_market_id = rs.getInt64("parent_market_id");
-  m.title = rs.getString("title");
-  m.status = static_cast<MarketStatus>(rs.getInt("status"));
-  m.market_type = static_cast<MarketType>(rs.getInt("market_type"));
-  m.yes_label = rs.getString("yes_label");
-  m.no_label = rs.getString("no_label");
-  m.yes_token_id = rs.getString("yes_token_id");
-  m.no_token_id = rs.getString("no_token_id");
-  m.condition_id = rs.getString("condition_id");
-  m.result_token_id = rs.getString("result_token_id");
-  m.volume = GetDecimal(rs, "volume");
-  m.volume_24h = GetDecimal(rs, "volume_24h");
-  m.volume_7d = GetDecimal(rs, "volume_7d");
-  m.slug = rs.getString("slug");
-  m.rules = rs.getString("rules");
-  m.created_time = GetTime(rs, "created_time");
-  m.cutoff_time = GetTime(rs, "cutoff_time");
-  m.resolved_time = GetTime(rs, "resolved_time");
-  m.synced_time = GetTime(rs, "synced_at");
-  m.updated_time = GetTime(rs, "updated_at");
-  return m;
-}
-
-constexpr char kWhaleColumns[] =
-    "wallet, label, source, tracked, tracked_since, last_polled_time, next_poll_time, "
-    "checkpoint_tx_hash, "
-    "checkpoint_traded_time, trades_seen";
-
-Whale WhaleFromRow(sql::ResultSet& rs) {
-  Whale w;
-  w.wallet = rs.getString("wallet");
-  w.label = rs.getString("label");
-  w.source = static_cast<WhaleSource>(rs.getInt("source"));
-  w.tracked = rs.getBoolean("tracked");
-  w.tracked_since = GetTime(rs, "tracked_since");
-  w.last_polled_time = GetTime(rs, "last_polled_time");
-  w.next_poll_time = GetTime(rs, "next_poll_time");
-  w.checkpoint_tx_hash = rs.getString("checkpoint_tx_hash");
-  w.checkpoint_traded_time = GetTime(rs, "checkpoint_traded_time");
-  w.trades_seen = rs.getInt64("trades_seen");
-  return w;
-}
-
-constexpr char kActivityColumns[] =
-    "sequence, activity_id, tx_hash, wallet, market_id, root_market_id, market_title, "
-    "root_market_title, side, outcome, outcome_label, price, shares, amount_usd, fee_usd, "
-    "profit_usd, "
-    "traded_time, ingested_time, origin";
-
-Activity ActivityFromRow(sql::ResultSet& rs) {
-  Activity a;
-  a.sequence = rs.getUInt64("sequence");
-  a.activity_id = rs.getString("activity_id");
-  a.tx_hash = rs.getString("tx_hash");
-  a.wallet = rs.getString("wallet");
-  a.market_id = rs.getInt64("market_id");
-  a.root_market_id = rs.getInt64("root_market_id");
-  a.market_title = rs.getString("market_title");
-  a.root_market_title = rs.getString("root_market_title");
-  a.side = static_cast<Side>(rs.getInt("side"));
-  a.outcome = static_cast<Outcome>(rs.getInt("outcome"));
-  a.outcome_label = rs.getString("outcome_label");
-  a.price = GetDecimal(rs, "price");
-  a.shares = GetDecimal(rs, "shares");
-  a.amount_usd = GetDecimal(rs, "amount_usd");
-  a.fee_usd = GetDecimal(rs, "fee_usd");
-  a.profit_usd = GetDecimal(rs, "profit_usd");
-  a.traded_time = GetTime(rs, "traded_time");
-  a.ingested_time = GetTime(rs, "ingested_time");
-  a.origin = static_cast<Origin>(rs.getInt("origin"));
-  return a;
-}
-
-constexpr char kActivityInsertColumns[] =
-    "activity_id, tx_hash, wallet, market_id, root_market_id, market_title, root_market_title, "
-    "side, outcome, outcome_label, price, shares, amount_usd, fee_usd, profit_usd, traded_time, "
-    "ingested_time, origin";
-constexpr int kActivityInsertParams = 18;
 
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
                                                 const std::vector<int64_t>& args) {
@@ -200,8 +46,9 @@ absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::s
   std::vector<Market> markets;
   absl::flat_hash_map<int64_t, size_t> index;
   while (rs->next()) {
-    index[rs->getInt64("market_id")] = markets.size();
-    markets.push_back(MarketFromRow(*rs));
+    ASSIGN_OR_RETURN(Market m, MarketFromRow(*rs));
+    index[m.market_id] = markets.size();
+    markets.push_back(std::move(m));
   }
   if (markets.empty()) return markets;
   std::vector<int64_t> ids;
@@ -227,236 +74,42 @@ absl::StatusOr<Whale> LoadWhale(MySqlConnection& c, const std::string& wallet, b
   return WhaleFromRow(*rs);
 }
 
+// Times as DATETIME(6) keeps them: to the microsecond, rounded down.
+absl::Time ToStoredPrecision(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return t;
+  return absl::FromUnixMicros(absl::ToUnixMicros(t));
+}
+
 }  // namespace
 
-// --- Activity rows ---
-
-std::string ActivityInsertSql(size_t rows) {
-  std::string sql =
-      absl::StrCat("INSERT INTO whale_activity (", kActivityInsertColumns, ") VALUES ");
-  for (size_t r = 0; r < rows; ++r) {
-    absl::StrAppend(&sql, r ? "," : "", "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  }
-  absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE sequence = sequence");
-  return sql;
-}
-
-void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& a, absl::Time now) {
-  ps.setString(offset + 1, a.activity_id);
-  ps.setString(offset + 2, a.tx_hash);
-  ps.setString(offset + 3, a.wallet);
-  ps.setInt64(offset + 4, a.market_id);
-  ps.setInt64(offset + 5, a.root_market_id);
-  ps.setString(offset + 6, a.market_title);
-  ps.setString(offset + 7, a.root_market_title);
-  ps.setInt(offset + 8, static_cast<int>(a.side));
-  ps.setInt(offset + 9, static_cast<int>(a.outcome));
-  ps.setString(offset + 10, a.outcome_label);
-  ps.setString(offset + 11, a.price);
-  ps.setString(offset + 12, a.shares);
-  ps.setString(offset + 13, a.amount_usd);
-  ps.setString(offset + 14, a.fee_usd);
-  ps.setString(offset + 15, a.profit_usd);
-  SetTime(ps, offset + 16, a.traded_time);
-  SetTime(ps, offset + 17, now);
-  ps.setInt(offset + 18, static_cast<int>(a.origin));
-}
-
-// --- Errors and threads ---
-
-absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view what) {
-  const int code = e.getErrorCode();
-  const std::string message = absl::StrCat(what, ": MySQL error ", code, ": ", e.what());
-  if (IsConnectionErrno(code)) return absl::UnavailableError(message);
-  // The connector reports use of a dead or closed connection with errno 0 and SQLSTATE HY000 /
-  // 08xxx.
-  const std::string state = e.getSQLState();
-  if (state.rfind("08", 0) == 0) return absl::UnavailableError(message);
-  switch (code) {
-    case 1213:  // ER_LOCK_DEADLOCK
-    case 1205:  // ER_LOCK_WAIT_TIMEOUT
-      return absl::AbortedError(message);
-    case 1062:  // ER_DUP_ENTRY
-      return absl::AlreadyExistsError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-void EnsureMySqlThreadInit() {
-  struct ThreadGuard {
-    ThreadGuard() { Driver()->threadInit(); }
-    ~ThreadGuard() { Driver()->threadEnd(); }
-  };
-  thread_local ThreadGuard guard;
-  (void)guard;
-}
-
-// --- Connections ---
-
-MySqlConnection::MySqlConnection(std::unique_ptr<sql::Connection> connection)
-    : connection_(std::move(connection)) {}
-
-MySqlConnection::~MySqlConnection() {
-  statements_.clear();
-  try {
-    if (connection_ && !connection_->isClosed()) connection_->close();
-  } catch (const sql::SQLException&) {
-    // Closing a dead connection may throw; there is nothing left to release.
-  }
-}
-
-bool MySqlConnection::IsAlive() {
-  try {
-    return !connection_->isClosed() && connection_->isValid();
-  } catch (const sql::SQLException&) {
-    return false;
-  }
-}
-
-sql::PreparedStatement& MySqlConnection::Prepare(const std::string& sql) {
-  for (auto& [text, statement] : statements_) {
-    if (text == sql) {
-      statement->clearParameters();
-      return *statement;
-    }
-  }
-  statements_.emplace_back(
-      sql, std::unique_ptr<sql::PreparedStatement>(connection_->prepareStatement(sql)));
-  return *statements_.back().second;
-}
-
-absl::StatusOr<std::unique_ptr<MySqlConnection>> ConnectMySql(const MySqlDsn& dsn,
-                                                              bool with_database,
-                                                              absl::Duration timeout) {
-  EnsureMySqlThreadInit();
-  sql::ConnectOptionsMap options;
-  if (dsn.socket.empty()) {
-    options["hostName"] =
-        sql::SQLString(absl::StrCat("tcp://", HostForUrl(dsn.host), ":", dsn.port));
-  } else {
-    options["hostName"] = sql::SQLString("localhost");
-    options["socket"] = sql::SQLString(dsn.socket);
-  }
-  options["userName"] = sql::SQLString(dsn.user);
-  options["password"] = sql::SQLString(dsn.password);
-  const int seconds = std::max<int>(1, absl::ToInt64Seconds(timeout));
-  options["OPT_CONNECT_TIMEOUT"] = seconds;
-  options["OPT_READ_TIMEOUT"] = seconds;
-  options["OPT_WRITE_TIMEOUT"] = seconds;
-  options["OPT_RECONNECT"] = false;
-  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  try {
-    std::unique_ptr<sql::Connection> raw(Driver()->connect(options));
-    std::unique_ptr<sql::Statement> st(raw->createStatement());
-    st->execute("SET time_zone = '+00:00'");
-    st->execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'");
-    st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    if (with_database) raw->setSchema(dsn.database);
-    return std::make_unique<MySqlConnection>(std::move(raw));
-  } catch (const sql::SQLException& e) {
-    return StatusFromSqlException(e, absl::StrCat("connecting to ", dsn.Redacted()));
-  }
-}
-
-absl::StatusOr<std::unique_ptr<MySqlConnection>> MySqlConnectionPool::Acquire() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      std::unique_ptr<MySqlConnection> c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
-  }
-  return ConnectMySql(dsn_, /*with_database=*/true, timeout_);
-}
-
-void MySqlConnectionPool::Release(std::unique_ptr<MySqlConnection> connection) {
-  absl::MutexLock lock(&mu_);
-  if (static_cast<int>(idle_.size()) < max_idle_) idle_.push_back(std::move(connection));
-}
-
-void MySqlConnectionPool::DropIdle() {
-  std::vector<std::unique_ptr<MySqlConnection>> dropped;
-  absl::MutexLock lock(&mu_);
-  dropped.swap(idle_);
-}
-
-absl::Status MySqlConnectionPool::Run(absl::string_view what,
-                                      const std::function<absl::Status(MySqlConnection&)>& body) {
-  EnsureMySqlThreadInit();
-  ASSIGN_OR_RETURN(std::unique_ptr<MySqlConnection> connection, Acquire());
-  absl::Status status;
-  try {
-    status = body(*connection);
-  } catch (const sql::SQLException& e) {
-    status = StatusFromSqlException(e, what);
-  }
-  // The connector reports some connection losses without a connection errno: an error that is not
-  // mapped otherwise counts as UNAVAILABLE when the connection no longer answers.
-  if (absl::IsInternal(status) && !connection->IsAlive()) {
-    status = absl::UnavailableError(status.message());
-  }
-  if (absl::IsUnavailable(status)) {
-    DropIdle();  // the server went away: every idle connection is dead too
-    return status;
-  }
-  Release(std::move(connection));
-  return status;
-}
-
-absl::Status MySqlConnectionPool::RunInTransaction(
-    absl::string_view what, const std::function<absl::Status(MySqlConnection&)>& body) {
-  absl::Status status;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    status = Run(what, [&](MySqlConnection& c) -> absl::Status {
-      c.raw().setAutoCommit(false);
-      absl::Status result;
-      try {
-        result = body(c);
-        if (result.ok()) c.raw().commit();
-      } catch (const sql::SQLException& e) {
-        result = StatusFromSqlException(e, what);
-      }
-      if (!result.ok() && !absl::IsUnavailable(result)) {
-        try {
-          c.raw().rollback();
-        } catch (const sql::SQLException& e) {
-          result = StatusFromSqlException(e, what);
-        }
-      }
-      if (!absl::IsUnavailable(result)) c.raw().setAutoCommit(true);
-      return result;
-    });
-    if (!absl::IsAborted(status)) return status;
-  }
-  return status;
-}
-
-// --- Store ---
-
 MySqlStore::MySqlStore(MySqlStoreOptions options)
-    : options_(std::move(options)),
-      pool_(options_.dsn, options_.max_idle_connections, options_.timeout) {}
+    : options_(std::move(options)), pool_(options_.dsn, options_.pool) {}
 
 absl::StatusOr<std::unique_ptr<MySqlStore>> MySqlStore::Create(MySqlStoreOptions options) {
-  Driver();  // make the driver now, on the creating thread, before workers use it
-  if (options.max_idle_connections < 1) {
-    return absl::InvalidArgumentError("max_idle_connections must be at least 1");
+  EnsureMySqlThreadInit();  // makes the connector's driver now, before other threads use it
+  if (options.pool.max_connections < 1) {
+    return absl::InvalidArgumentError("the pool needs at least 1 connection");
   }
   return std::unique_ptr<MySqlStore>(new MySqlStore(std::move(options)));
 }
 
+absl::StatusOr<std::unique_ptr<MySqlConnection>> MySqlStore::OpenDedicatedConnection(
+    const MySqlSessionOptions& session) {
+  return pool_.OpenDedicated(session);
+}
+
 absl::Status MySqlStore::PrepareDatabase() {
+  // A connection of its own: waiting for another replica's migrations may take longer than the
+  // pool's read timeout.
+  MySqlSessionOptions session = options_.pool.session;
+  session.read_timeout = options_.migration_lock_wait + absl::Seconds(30);
   {
-    ASSIGN_OR_RETURN(auto server,
-                     ConnectMySql(options_.dsn, /*with_database=*/false, options_.timeout));
+    ASSIGN_OR_RETURN(auto server, pool_.OpenDedicated(session, /*with_database=*/false));
     try {
-      std::unique_ptr<sql::Statement> st(server->raw().createStatement());
       // The name was checked by the DSN parser (letters, digits, _ and $ only), so quoting is
       // enough here.
-      st->execute(absl::StrCat("CREATE DATABASE IF NOT EXISTS `", options_.dsn.database,
-                               "` CHARACTER SET utf8mb4"));
+      server->Execute(absl::StrCat("CREATE DATABASE IF NOT EXISTS `", options_.dsn.database,
+                                   "` CHARACTER SET utf8mb4"));
     } catch (const sql::SQLException& e) {
       // Without the privilege the database must exist already; connecting to it below says so if
       // not.
@@ -465,48 +118,8 @@ absl::Status MySqlStore::PrepareDatabase() {
       }
     }
   }
-  ASSIGN_OR_RETURN(auto c, ConnectMySql(options_.dsn, /*with_database=*/true, options_.timeout));
-  try {
-    sql::PreparedStatement& lock = c->Prepare("SELECT GET_LOCK(?, ?)");
-    lock.setString(1, kMigrationLock);
-    lock.setInt(2, kMigrationLockWaitSeconds);
-    std::unique_ptr<sql::ResultSet> got(lock.executeQuery());
-    if (!got->next() || got->isNull(1) || got->getInt(1) != 1) {
-      return absl::DeadlineExceededError("migrations: timed out waiting for the migration lock");
-    }
-    std::unique_ptr<sql::Statement> st(c->raw().createStatement());
-    st->execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, "
-        "name VARCHAR(255) NOT NULL, applied_time DATETIME(6) NOT NULL) ENGINE=InnoDB");
-    int current = 0;
-    {
-      std::unique_ptr<sql::ResultSet> rs(
-          st->executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-      if (rs->next()) current = rs->getInt(1);
-    }
-    absl::Status status;
-    if (current > LatestSchemaVersion()) {
-      status = absl::FailedPreconditionError(
-          absl::StrCat("the database schema is at version ", current, ", newer than this build's ",
-                       LatestSchemaVersion(), ": upgrade whaled"));
-    }
-    for (const Migration& m : AllMigrations()) {
-      if (!status.ok() || m.version <= current) continue;
-      for (const std::string& statement : m.statements) st->execute(statement);
-      sql::PreparedStatement& record = c->Prepare(
-          "INSERT IGNORE INTO schema_migrations (version, name, applied_time) "
-          "VALUES (?, ?, UTC_TIMESTAMP(6))");
-      record.setInt(1, m.version);
-      record.setString(2, m.name);
-      record.execute();
-    }
-    sql::PreparedStatement& unlock = c->Prepare("SELECT RELEASE_LOCK(?)");
-    unlock.setString(1, kMigrationLock);
-    std::unique_ptr<sql::ResultSet> released(unlock.executeQuery());
-    return status;
-  } catch (const sql::SQLException& e) {
-    return StatusFromSqlException(e, "applying migrations");
-  }
+  ASSIGN_OR_RETURN(auto c, pool_.OpenDedicated(session));
+  return ApplyMigrations(*c, AllMigrations(), options_.migration_lock_wait);
 }
 
 absl::Status MySqlStore::Ping() {
@@ -514,6 +127,46 @@ absl::Status MySqlStore::Ping() {
     std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT 1").executeQuery());
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<Fence> MySqlStore::AdvanceLeaderEpoch(absl::string_view replica_id, absl::Time now) {
+  RETURN_IF_ERROR(CheckText(replica_id, kMaxReplicaIdChars, "replica_id"));
+  Fence fence;
+  RETURN_IF_ERROR(
+      pool_.RunInTransaction("advancing the leader epoch", [&](MySqlConnection& c) -> absl::Status {
+        std::unique_ptr<sql::ResultSet> rs(
+            c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
+        if (!rs->next()) {
+          // Re-creating it would restart the epochs and let an old leader write again.
+          return absl::FailedPreconditionError(
+              "the leader row is missing (the schema is damaged: restore the row with id 1 in "
+              "table leader)");
+        }
+        fence.epoch = rs->getInt64(1) + 1;
+        sql::PreparedStatement& update = c.Prepare(
+            "UPDATE leader SET epoch = ?, replica_id = ?, acquired_time = ? WHERE id = 1");
+        update.setInt64(1, fence.epoch);
+        update.setString(2, std::string(replica_id));
+        SetTime(update, 3, now);
+        update.executeUpdate();
+        return absl::OkStatus();
+      }));
+  return fence;
+}
+
+absl::StatusOr<LeaderState> MySqlStore::GetLeader() {
+  LeaderState leader;
+  RETURN_IF_ERROR(pool_.Run("reading the leader row", [&](MySqlConnection& c) -> absl::Status {
+    std::unique_ptr<sql::ResultSet> rs(
+        c.Prepare("SELECT epoch, replica_id, acquired_time FROM leader WHERE id = 1")
+            .executeQuery());
+    if (!rs->next()) return absl::FailedPreconditionError("the leader row is missing");
+    leader.epoch = rs->getInt64("epoch");
+    leader.replica_id = rs->getString("replica_id");
+    ASSIGN_OR_RETURN(leader.acquired_time, GetTime(*rs, "acquired_time"));
+    return absl::OkStatus();
+  }));
+  return leader;
 }
 
 absl::StatusOr<FeedMeta> MySqlStore::GetFeedMeta() {
@@ -544,7 +197,8 @@ absl::StatusOr<int> MySqlStore::GetSchemaVersion() {
   return version;
 }
 
-absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(absl::Span<const Market> markets,
+absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(const Fence& fence,
+                                                              absl::Span<const Market> markets,
                                                               absl::Time now) {
   std::vector<Market> checked;
   checked.reserve(markets.size());
@@ -559,6 +213,7 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(absl::Span<const M
     RETURN_IF_ERROR(
         pool_.RunInTransaction("upserting markets", [&](MySqlConnection& c) -> absl::Status {
           batch = {};
+          RETURN_IF_ERROR(LockLeaderRow(c, fence));
           std::vector<int64_t> ids;
           for (size_t i = begin; i < end; ++i) ids.push_back(checked[i].market_id);
           ASSIGN_OR_RETURN(
@@ -667,6 +322,7 @@ absl::StatusOr<std::vector<Market>> MySqlStore::GetChildMarkets(int64_t parent_m
 absl::StatusOr<Whale> MySqlStore::TrackWhale(absl::string_view wallet, absl::string_view label,
                                              WhaleSource source, absl::Time now) {
   ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
+  RETURN_IF_ERROR(CheckText(label, kMaxLabelChars, "label"));
   Whale result;
   RETURN_IF_ERROR(
       pool_.RunInTransaction("tracking a whale", [&](MySqlConnection& c) -> absl::Status {
@@ -726,18 +382,22 @@ absl::StatusOr<Whale> MySqlStore::GetWhale(absl::string_view wallet) {
 
 absl::StatusOr<std::vector<Whale>> MySqlStore::ListWhales(bool tracked_only) {
   std::vector<Whale> whales;
-  RETURN_IF_ERROR(pool_.Run("listing whales", [&](MySqlConnection& c) {
+  RETURN_IF_ERROR(pool_.Run("listing whales", [&](MySqlConnection& c) -> absl::Status {
     sql::PreparedStatement& ps =
         c.Prepare(absl::StrCat("SELECT ", kWhaleColumns, " FROM whales",
                                tracked_only ? " WHERE tracked" : "", " ORDER BY wallet"));
     std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
-    while (rs->next()) whales.push_back(WhaleFromRow(*rs));
+    while (rs->next()) {
+      ASSIGN_OR_RETURN(Whale w, WhaleFromRow(*rs));
+      whales.push_back(std::move(w));
+    }
     return absl::OkStatus();
   }));
   return whales;
 }
 
-absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wallet,
+absl::StatusOr<IngestResult> MySqlStore::IngestActivities(const Fence& fence,
+                                                          absl::string_view wallet,
                                                           absl::Span<const Activity> trades,
                                                           const PollState& poll, absl::Time now) {
   ASSIGN_OR_RETURN(std::string normalized, NormalizeWallet(wallet));
@@ -751,10 +411,9 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wall
   RETURN_IF_ERROR(
       pool_.RunInTransaction("ingesting activity", [&](MySqlConnection& c) -> absl::Status {
         result = {};
-        // Serialise activity commits on the leader row so that sequence order is commit order, and
-        // so that the rows after `before` below are exactly this transaction's.
-        std::unique_ptr<sql::ResultSet> leader(
-            c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
+        // Serialises activity commits on the leader row, so that sequence order is commit order and
+        // the rows after `before` below are exactly this transaction's.
+        RETURN_IF_ERROR(LockLeaderRow(c, fence));
         ASSIGN_OR_RETURN(Whale whale, LoadWhale(c, normalized, /*for_update=*/true));
         uint64_t before = 0;
         {
@@ -782,7 +441,7 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(absl::string_view wall
         // The checkpoint is the newest stored trade: latest traded time, then highest sequence.
         while (rs->next()) {
           result.inserted_sequences.push_back(rs->getUInt64("sequence"));
-          const absl::Time traded = GetTime(*rs, "traded_time");
+          ASSIGN_OR_RETURN(const absl::Time traded, GetTime(*rs, "traded_time"));
           if (traded >= whale.checkpoint_traded_time) {
             whale.checkpoint_traded_time = traded;
             whale.checkpoint_tx_hash = rs->getString("tx_hash");
@@ -808,14 +467,17 @@ absl::StatusOr<std::vector<Activity>> MySqlStore::ReadActivitiesAfter(uint64_t a
                                                                       int limit) {
   if (limit <= 0) return absl::InvalidArgumentError("limit must be positive");
   std::vector<Activity> activities;
-  RETURN_IF_ERROR(pool_.Run("reading activity", [&](MySqlConnection& c) {
+  RETURN_IF_ERROR(pool_.Run("reading activity", [&](MySqlConnection& c) -> absl::Status {
     sql::PreparedStatement& ps = c.Prepare(
         absl::StrCat("SELECT ", kActivityColumns,
                      " FROM whale_activity WHERE sequence > ? ORDER BY sequence LIMIT ?"));
     ps.setUInt64(1, after_sequence);
     ps.setInt(2, limit);
     std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
-    while (rs->next()) activities.push_back(ActivityFromRow(*rs));
+    while (rs->next()) {
+      ASSIGN_OR_RETURN(Activity a, ActivityFromRow(*rs));
+      activities.push_back(std::move(a));
+    }
     return absl::OkStatus();
   }));
   return activities;
@@ -832,46 +494,65 @@ absl::StatusOr<uint64_t> MySqlStore::GetLatestSequence() {
   return latest;
 }
 
-absl::StatusOr<int64_t> MySqlStore::StartSyncRun(SyncJob job, absl::string_view replica_id,
-                                                 absl::Time now) {
+absl::StatusOr<int64_t> MySqlStore::StartSyncRun(const Fence& fence, SyncJob job,
+                                                 absl::string_view replica_id, absl::Time now) {
+  RETURN_IF_ERROR(CheckText(replica_id, kMaxReplicaIdChars, "replica_id"));
   int64_t run_id = 0;
-  RETURN_IF_ERROR(pool_.Run("starting a sync run", [&](MySqlConnection& c) {
-    sql::PreparedStatement& ps = c.Prepare(
-        "INSERT INTO sync_logs (job, status, started_time, error, replica_id) VALUES (?, ?, ?, '', "
-        "?)");
-    ps.setInt(1, static_cast<int>(job));
-    ps.setInt(2, static_cast<int>(RunStatus::kRunning));
-    SetTime(ps, 3, now);
-    ps.setString(4, std::string(replica_id));
-    ps.executeUpdate();
-    std::unique_ptr<sql::ResultSet> id(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-    if (id->next()) run_id = id->getInt64(1);
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      pool_.RunInTransaction("starting a sync run", [&](MySqlConnection& c) -> absl::Status {
+        RETURN_IF_ERROR(LockLeaderRow(c, fence));
+        sql::PreparedStatement& ps = c.Prepare(
+            "INSERT INTO sync_logs (job, status, started_time, error, replica_id) "
+            "VALUES (?, ?, ?, '', ?)");
+        ps.setInt(1, static_cast<int>(job));
+        ps.setInt(2, static_cast<int>(RunStatus::kRunning));
+        SetTime(ps, 3, now);
+        ps.setString(4, std::string(replica_id));
+        ps.executeUpdate();
+        std::unique_ptr<sql::ResultSet> id(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
+        if (!id->next()) return absl::InternalError("starting a sync run: no id was assigned");
+        run_id = id->getInt64(1);
+        return absl::OkStatus();
+      }));
   return run_id;
 }
 
-absl::Status MySqlStore::FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
-                                       absl::string_view error, absl::Time now) {
-  int updated = 0;
-  RETURN_IF_ERROR(pool_.Run("finishing a sync run", [&](MySqlConnection& c) {
+absl::Status MySqlStore::FinishSyncRun(const Fence& fence, int64_t run_id, RunStatus status,
+                                       int64_t item_count, absl::string_view error,
+                                       absl::Time now) {
+  const std::string text(TruncateUtf8(error, kMaxSyncErrorBytes));
+  return pool_.RunInTransaction("finishing a sync run", [&](MySqlConnection& c) -> absl::Status {
+    RETURN_IF_ERROR(LockLeaderRow(c, fence));
+    sql::PreparedStatement& read = c.Prepare(
+        "SELECT status, item_count, error, ended_time FROM sync_logs WHERE id = ? FOR UPDATE");
+    read.setInt64(1, run_id);
+    std::unique_ptr<sql::ResultSet> rs(read.executeQuery());
+    if (!rs->next()) return absl::NotFoundError(absl::StrCat("sync run ", run_id, " is not known"));
+    const auto stored_status = static_cast<RunStatus>(rs->getInt("status"));
+    if (stored_status != RunStatus::kRunning) {
+      ASSIGN_OR_RETURN(const absl::Time ended, GetTime(*rs, "ended_time"));
+      if (stored_status == status && rs->getInt64("item_count") == item_count &&
+          rs->getString("error") == text && ended == ToStoredPrecision(now)) {
+        return absl::OkStatus();  // a retry of the call that ended it
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("sync run ", run_id, " has ended already, with other values"));
+    }
     sql::PreparedStatement& ps = c.Prepare(
         "UPDATE sync_logs SET status = ?, item_count = ?, error = ?, ended_time = ? WHERE id = ?");
     ps.setInt(1, static_cast<int>(status));
     ps.setInt64(2, item_count);
-    ps.setString(3, std::string(error.substr(0, 60000)));
+    ps.setString(3, text);
     SetTime(ps, 4, now);
     ps.setInt64(5, run_id);
-    updated = ps.executeUpdate();
+    ps.executeUpdate();
     return absl::OkStatus();
-  }));
-  if (updated == 0) return absl::NotFoundError(absl::StrCat("sync run ", run_id, " is not known"));
-  return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<SyncJobSummary>> MySqlStore::GetSyncJobSummaries() {
   std::vector<SyncJobSummary> jobs;
-  RETURN_IF_ERROR(pool_.Run("reading sync runs", [&](MySqlConnection& c) {
+  RETURN_IF_ERROR(pool_.Run("reading sync runs", [&](MySqlConnection& c) -> absl::Status {
     sql::PreparedStatement& ps = c.Prepare(
         "SELECT s.id, s.job, s.status, s.started_time, s.ended_time, s.item_count, s.error, "
         "s.replica_id, (SELECT MAX(d.ended_time) FROM sync_logs d WHERE d.job = s.job AND "
@@ -885,12 +566,12 @@ absl::StatusOr<std::vector<SyncJobSummary>> MySqlStore::GetSyncJobSummaries() {
       run.run_id = rs->getInt64("id");
       run.job = static_cast<SyncJob>(rs->getInt("job"));
       run.status = static_cast<RunStatus>(rs->getInt("status"));
-      run.started_time = GetTime(*rs, "started_time");
-      run.ended_time = GetTime(*rs, "ended_time");
+      ASSIGN_OR_RETURN(run.started_time, GetTime(*rs, "started_time"));
+      ASSIGN_OR_RETURN(run.ended_time, GetTime(*rs, "ended_time"));
       run.item_count = rs->getInt64("item_count");
       run.error = rs->getString("error");
       run.replica_id = rs->getString("replica_id");
-      job.last_completed_time = GetTime(*rs, "last_completed_time");
+      ASSIGN_OR_RETURN(job.last_completed_time, GetTime(*rs, "last_completed_time"));
       jobs.push_back(std::move(job));
     }
     return absl::OkStatus();

@@ -2,14 +2,18 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 
 namespace whalefeed::db {
 
@@ -74,7 +78,113 @@ absl::StatusOr<std::string> NormalizeDecimal(absl::string_view value, absl::stri
   return out;
 }
 
+absl::Status CheckFence(const Fence& fence, int64_t leader_epoch) {
+  if (fence.epoch > 0 && fence.epoch == leader_epoch) return absl::OkStatus();
+  if (fence.epoch <= 0) {
+    return absl::FailedPreconditionError(
+        "not the sync leader: a leader-only write needs the epoch won by AdvanceLeaderEpoch");
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "fenced: this writer led in epoch ", fence.epoch, ", but the leader row is now at epoch ",
+      leader_epoch, " (another replica took over); nothing was written"));
+}
+
+namespace {
+
+// The length of a valid UTF-8 character starting with `lead`, 0 if `lead` cannot start one.
+size_t Utf8Length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+// The number of characters of `text`, or nullopt when it is not valid UTF-8 (overlong forms,
+// surrogates and code points above U+10FFFF included).
+std::optional<size_t> Utf8Chars(absl::string_view text) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++chars) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = Utf8Length(lead);
+    if (length == 0 || i + length > text.size()) return std::nullopt;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return std::nullopt;
+    }
+    if (length > 1) {
+      const auto second = static_cast<unsigned char>(text[i + 1]);
+      if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+          (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) {
+        return std::nullopt;
+      }
+    }
+    i += length;
+  }
+  return chars;
+}
+
+}  // namespace
+
+absl::Status CheckText(absl::string_view value, size_t max_chars, absl::string_view field) {
+  const std::optional<size_t> chars = Utf8Chars(value);
+  if (!chars.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not valid UTF-8"));
+  }
+  if (*chars > max_chars) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", *chars, " characters, longer than the ", max_chars,
+                     " it may have: \"", TruncateUtf8(value, 40), "...\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::string_view TruncateUtf8(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  // Back up over continuation bytes to the start of the character that does not fit.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+namespace {
+
+absl::Status CheckTokenId(absl::string_view value, absl::string_view field) {
+  if (value.size() > kMaxTokenIdDigits || !std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      })) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": \"", value.substr(0, 80),
+                                                   "\" is not a token id (at most ",
+                                                   kMaxTokenIdDigits, " decimal digits)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Market> NormalizeMarket(const Market& in) {
+  const std::string at = absl::StrCat("market ", in.market_id, " ");
+  for (auto [field, value, max] :
+       {std::tuple<const char*, const std::string*, size_t>{"title", &in.title, kMaxTitleChars},
+        {"yes_label", &in.yes_label, kMaxLabelChars},
+        {"no_label", &in.no_label, kMaxLabelChars},
+        {"condition_id", &in.condition_id, kMaxConditionIdChars},
+        {"slug", &in.slug, kMaxSlugChars}}) {
+    RETURN_IF_ERROR(CheckText(*value, max, absl::StrCat(at, field)));
+  }
+  RETURN_IF_ERROR(CheckText(in.rules, kMaxRulesBytes, absl::StrCat(at, "rules")));
+  if (in.rules.size() > kMaxRulesBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, "rules: longer than ", kMaxRulesBytes, " bytes"));
+  }
+  for (auto [field, value] :
+       {std::pair<const char*, const std::string*>{"yes_token_id", &in.yes_token_id},
+        {"no_token_id", &in.no_token_id},
+        {"result_token_id", &in.result_token_id}}) {
+    RETURN_IF_ERROR(CheckTokenId(*value, absl::StrCat(at, field)));
+  }
+  for (const std::string& label : in.labels) {
+    RETURN_IF_ERROR(CheckText(label, kMaxLabelChars, absl::StrCat(at, "labels")));
+  }
   Market m = in;
   for (auto [field, value] : {std::pair<const char*, std::string*>{"volume", &m.volume},
                               {"volume_24h", &m.volume_24h},
@@ -95,6 +205,10 @@ absl::StatusOr<Activity> NormalizeActivity(const Activity& in, absl::string_view
         absl::StrCat("activity ", in.tx_hash, " belongs to ", *owner, ", not ", wallet));
   }
   a.wallet = *std::move(owner);
+  RETURN_IF_ERROR(CheckText(in.tx_hash, kMaxTxHashChars, "tx_hash"));
+  RETURN_IF_ERROR(CheckText(in.market_title, kMaxTitleChars, "market_title"));
+  RETURN_IF_ERROR(CheckText(in.root_market_title, kMaxTitleChars, "root_market_title"));
+  RETURN_IF_ERROR(CheckText(in.outcome_label, kMaxLabelChars, "outcome_label"));
   for (auto [field, value] : {std::pair<const char*, std::string*>{"price", &a.price},
                               {"shares", &a.shares},
                               {"amount_usd", &a.amount_usd},

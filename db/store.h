@@ -8,9 +8,16 @@
 //   trailing zeros: "10", "-0.5", "1234.5678"); anything else is INVALID_ARGUMENT naming the field.
 // - Times are absl::Time with microsecond precision; absl::InfinitePast() means "none".
 // - Wallets are stored normalised: "0x" + 40 lower-case hex digits (see NormalizeWallet).
+// - Text fits its column: a value longer than the limits below (counted in characters, as MySQL
+//   counts VARCHAR) or not valid UTF-8 is INVALID_ARGUMENT naming the field, never truncated.
 // - Errors: NOT_FOUND for unknown ids, INVALID_ARGUMENT for malformed input, UNAVAILABLE when the
-//   database cannot be reached (retryable), ABORTED for a lost race (deadlock, lock wait timeout:
-//   retry the transaction).
+//   database cannot be reached (retryable; after a lost COMMIT the write may or may not be stored),
+//   ABORTED for a lost race (deadlock, lock wait timeout: retry the transaction),
+//   FAILED_PRECONDITION for a leader-only write whose fence is not the current leader epoch.
+// - Leader-only writes (markets, activity and checkpoints, sync runs; later stats and cleanup)
+//   take the writer's Fence and check it inside their own transaction, with the leader row locked:
+//   a deposed leader can never write, and activity commits are serialised, so sequence order is
+//   commit order.
 //
 // All methods are thread-safe.
 #ifndef WHALEFEED_DB_STORE_H_
@@ -28,6 +35,19 @@
 #include "absl/types/span.h"
 
 namespace whalefeed::db {
+
+// Column limits, in characters. Token ids are decimal digits only.
+inline constexpr size_t kMaxTitleChars = 1024;   // market titles, activity market titles
+inline constexpr size_t kMaxLabelChars = 255;    // yes/no/outcome labels, market labels,
+                                                 // whale labels
+inline constexpr size_t kMaxTokenIdDigits = 78;  // uint256 in decimal
+inline constexpr size_t kMaxConditionIdChars = 66;
+inline constexpr size_t kMaxSlugChars = 512;
+inline constexpr size_t kMaxTxHashChars = 66;
+inline constexpr size_t kMaxReplicaIdChars = 128;
+inline constexpr size_t kMaxRulesBytes = 16 * 1024 * 1024 - 1;  // MEDIUMTEXT
+// A sync run's error text is cut (at a character boundary) to this many bytes, not refused.
+inline constexpr size_t kMaxSyncErrorBytes = 60000;
 
 // The numbering of these enums matches the whalefeed.v1 API enums.
 enum class MarketStatus {
@@ -138,6 +158,19 @@ struct FeedMeta {
   std::string token_key;         // key for page-token HMACs, shared by every replica
 };
 
+// What a leader-only write carries: the leader epoch its writer won (AdvanceLeaderEpoch). The
+// write fails with FAILED_PRECONDITION unless the leader row still holds exactly this epoch.
+struct Fence {
+  int64_t epoch = 0;  // 0 never matches: no write without leadership
+};
+
+// The leader row: who won the election last, and when.
+struct LeaderState {
+  int64_t epoch = 0;  // 0: nobody has led yet
+  std::string replica_id;
+  absl::Time acquired_time = absl::InfinitePast();
+};
+
 struct SyncRun {
   int64_t run_id = 0;
   SyncJob job = SyncJob::kUnspecified;
@@ -163,9 +196,19 @@ absl::StatusOr<std::string> NormalizeWallet(absl::string_view wallet,
 // Canonical form of a plain decimal string (see the file comment); INVALID_ARGUMENT naming `field`.
 absl::StatusOr<std::string> NormalizeDecimal(absl::string_view value, absl::string_view field);
 
-// What both stores do to input before storing it: normalise the decimal fields of a market, and the
-// wallet and decimal fields of one of `wallet`'s trades (setting its activity_id). INVALID_ARGUMENT
-// names the field, and the trade of another wallet.
+// FAILED_PRECONDITION unless `fence` holds the epoch the leader row holds now (`leader_epoch`,
+// read inside the writing transaction).
+absl::Status CheckFence(const Fence& fence, int64_t leader_epoch);
+
+// INVALID_ARGUMENT naming `field` unless `value` is valid UTF-8 of at most `max_chars` characters.
+absl::Status CheckText(absl::string_view value, size_t max_chars, absl::string_view field);
+// `text` cut to at most `max_bytes` bytes without splitting a UTF-8 character.
+absl::string_view TruncateUtf8(absl::string_view text, size_t max_bytes);
+
+// What both stores do to input before storing it: check every text field against its column and
+// normalise the decimal fields of a market, and the same for one of `wallet`'s trades (also its
+// wallet; sets its activity_id). INVALID_ARGUMENT names the field, and the trade of another wallet.
+// The sync decoder uses them too, to skip a record that cannot be stored.
 absl::StatusOr<Market> NormalizeMarket(const Market& market);
 absl::StatusOr<Activity> NormalizeActivity(const Activity& activity, absl::string_view wallet);
 
@@ -181,13 +224,21 @@ class Store {
   // OK when the database answers now. Cheap; used by the health prober.
   virtual absl::Status Ping() = 0;
 
+  // Leadership. The replica that has just won the election lock calls AdvanceLeaderEpoch: the
+  // epoch goes up by one (fencing every earlier leader's writes) and names the replica. The Fence
+  // returned is what its leader-only writes carry.
+  virtual absl::StatusOr<Fence> AdvanceLeaderEpoch(absl::string_view replica_id,
+                                                   absl::Time now) = 0;
+  virtual absl::StatusOr<LeaderState> GetLeader() = 0;
+
   virtual absl::StatusOr<FeedMeta> GetFeedMeta() = 0;
   // The highest applied schema migration.
   virtual absl::StatusOr<int> GetSchemaVersion() = 0;
 
-  // Markets. Upserts write only rows whose content changed and touch synced_time of every given
-  // row.
-  virtual absl::StatusOr<UpsertMarketsResult> UpsertMarkets(absl::Span<const Market> markets,
+  // Markets (leader-only). Upserts write only rows whose content changed and touch synced_time of
+  // every given row.
+  virtual absl::StatusOr<UpsertMarketsResult> UpsertMarkets(const Fence& fence,
+                                                            absl::Span<const Market> markets,
                                                             absl::Time now) = 0;
   virtual absl::StatusOr<Market> GetMarket(int64_t market_id) = 0;
   // Children of a categorical parent, by market_id.
@@ -204,11 +255,12 @@ class Store {
   // Every known whale (tracked_only: only tracked ones), ordered by wallet.
   virtual absl::StatusOr<std::vector<Whale>> ListWhales(bool tracked_only) = 0;
 
-  // Stores one poll of `wallet`: the new trades (any order; they get sequences in the order given)
-  // and the wallet's poll state, in one transaction. Trades already stored (same natural key) are
-  // skipped, so re-polling a page never duplicates. The wallet's checkpoint becomes its newest
-  // stored trade.
-  virtual absl::StatusOr<IngestResult> IngestActivities(absl::string_view wallet,
+  // Stores one poll of `wallet` (leader-only): the new trades (any order; they get sequences in the
+  // order given) and the wallet's poll state, in one transaction. Trades already stored (same
+  // natural key) are skipped, so re-polling a page never duplicates. The wallet's checkpoint
+  // becomes its newest stored trade. The sequences returned are committed when this returns OK.
+  virtual absl::StatusOr<IngestResult> IngestActivities(const Fence& fence,
+                                                        absl::string_view wallet,
                                                         absl::Span<const Activity> trades,
                                                         const PollState& poll, absl::Time now) = 0;
   // Up to `limit` activities with sequence > after_sequence, ascending.
@@ -217,11 +269,14 @@ class Store {
   // The highest committed sequence (0 when the feed is empty).
   virtual absl::StatusOr<uint64_t> GetLatestSequence() = 0;
 
-  // Job runs (sync_logs).
-  virtual absl::StatusOr<int64_t> StartSyncRun(SyncJob job, absl::string_view replica_id,
-                                               absl::Time now) = 0;
-  virtual absl::Status FinishSyncRun(int64_t run_id, RunStatus status, int64_t item_count,
-                                     absl::string_view error, absl::Time now) = 0;
+  // Job runs (sync_logs; leader-only). FinishSyncRun ends a RUNNING run; repeating it with the same
+  // values is OK (a retry after a lost answer), other values for an ended run are
+  // FAILED_PRECONDITION, an unknown run NOT_FOUND. `error` is cut to kMaxSyncErrorBytes.
+  virtual absl::StatusOr<int64_t> StartSyncRun(const Fence& fence, SyncJob job,
+                                               absl::string_view replica_id, absl::Time now) = 0;
+  virtual absl::Status FinishSyncRun(const Fence& fence, int64_t run_id, RunStatus status,
+                                     int64_t item_count, absl::string_view error,
+                                     absl::Time now) = 0;
   // Each job that has run at all, ordered by job.
   virtual absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() = 0;
 };

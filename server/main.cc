@@ -38,14 +38,18 @@ ABSL_FLAG(absl::Duration, health_probe_interval, absl::Seconds(2),
           "how often the database is pinged to set the health of \"\"");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long open calls may finish before they are cancelled");
-ABSL_FLAG(int, db_pool_size, 8, "idle database connections kept open");
+ABSL_FLAG(int, db_pool_size, 8,
+          "database connections open at most (calls beyond that wait for one to come free)");
+ABSL_FLAG(absl::Duration, db_pool_wait_timeout, absl::Seconds(5),
+          "how long a call waits for a database connection while all are in use; then it fails "
+          "with UNAVAILABLE");
 
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
-constexpr const char* kEnvFlags[] = {"listen",           "mysql_dsn",
-                                     "opinion_base_url", "health_probe_interval",
-                                     "shutdown_timeout", "db_pool_size"};
+constexpr const char* kEnvFlags[] = {
+    "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
+    "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout"};
 constexpr struct {
   const char* variable;
   const char* flag;
@@ -106,6 +110,9 @@ int main(int argc, char** argv) {
     Die("--health_probe_interval must be positive");
   }
   if (absl::GetFlag(FLAGS_db_pool_size) < 1) Die("--db_pool_size must be at least 1");
+  if (absl::GetFlag(FLAGS_db_pool_wait_timeout) <= absl::ZeroDuration()) {
+    Die("--db_pool_wait_timeout must be positive");
+  }
 
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
@@ -117,7 +124,8 @@ int main(int argc, char** argv) {
 
   whalefeed::db::MySqlStoreOptions store_options;
   store_options.dsn = *dsn;
-  store_options.max_idle_connections = absl::GetFlag(FLAGS_db_pool_size);
+  store_options.pool.max_connections = absl::GetFlag(FLAGS_db_pool_size);
+  store_options.pool.acquire_timeout = absl::GetFlag(FLAGS_db_pool_wait_timeout);
   auto store = whalefeed::db::MySqlStore::Create(store_options);
   if (!store.ok()) Die(std::string(store.status().message()));
   whalefeed::db::MySqlStore* mysql = store->get();

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,10 +84,11 @@ TEST_P(StoreContractTest, PingAndFeedMeta) {
 
 TEST_P(StoreContractTest, MarketRoundTripKeepsEveryField) {
   Market m = BinaryMarket(901);
-  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets({m}, kT0));
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets(fence(), {m}, kT0));
   EXPECT_EQ(r.inserted, 1);
   ASSERT_OK_AND_ASSIGN(Market got, store().GetMarket(901));
-  EXPECT_TRUE(got.SameContent(m) || got.volume == "250000.5");
+  ASSERT_OK_AND_ASSIGN(Market canonical, NormalizeMarket(m));
+  EXPECT_TRUE(got.SameContent(canonical));  // every upstream field, decimals in canonical form
   EXPECT_EQ(got.title, m.title);
   EXPECT_EQ(got.yes_token_id, m.yes_token_id);  // 77 digits, never a number
   EXPECT_EQ(got.volume, "250000.5");            // canonical decimal
@@ -101,12 +104,12 @@ TEST_P(StoreContractTest, MarketRoundTripKeepsEveryField) {
 
 TEST_P(StoreContractTest, UpsertWritesOnlyChangesButTouchesSyncedTime) {
   Market a = BinaryMarket(1), b = BinaryMarket(2);
-  ASSERT_OK(store().UpsertMarkets({a, b}, kT0).status());
+  ASSERT_OK(store().UpsertMarkets(fence(), {a, b}, kT0).status());
   b.status = MarketStatus::kResolved;
   b.resolved_time = kT0 + absl::Hours(1);
   b.labels = {"Sports"};
   const absl::Time t1 = kT0 + absl::Minutes(5);
-  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets({a, b}, t1));
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult r, store().UpsertMarkets(fence(), {a, b}, t1));
   EXPECT_EQ(r.inserted, 0);
   EXPECT_EQ(r.updated, 1);
   EXPECT_EQ(r.unchanged, 1);
@@ -123,12 +126,12 @@ TEST_P(StoreContractTest, UpsertWritesOnlyChangesButTouchesSyncedTime) {
 TEST_P(StoreContractTest, UpsertsManyMarketsInBatches) {
   std::vector<Market> markets;
   for (int id = 1; id <= 450; ++id) markets.push_back(BinaryMarket(id));
-  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult first, store().UpsertMarkets(markets, kT0));
+  ASSERT_OK_AND_ASSIGN(UpsertMarketsResult first, store().UpsertMarkets(fence(), markets, kT0));
   EXPECT_EQ(first.inserted, 450);
   for (int id : {7, 250, 449}) markets[id - 1].volume_24h = "1";
   markets.push_back(BinaryMarket(451));
   ASSERT_OK_AND_ASSIGN(UpsertMarketsResult second,
-                       store().UpsertMarkets(markets, kT0 + absl::Minutes(5)));
+                       store().UpsertMarkets(fence(), markets, kT0 + absl::Minutes(5)));
   EXPECT_EQ(second.inserted, 1);
   EXPECT_EQ(second.updated, 3);
   EXPECT_EQ(second.unchanged, 447);
@@ -147,7 +150,7 @@ TEST_P(StoreContractTest, CategoricalChildren) {
   parent.yes_token_id = parent.no_token_id = parent.condition_id = "";
   Market child1 = BinaryMarket(16566), child2 = BinaryMarket(16565);
   child1.parent_market_id = child2.parent_market_id = 788;
-  ASSERT_OK(store().UpsertMarkets({parent, child1, child2}, kT0).status());
+  ASSERT_OK(store().UpsertMarkets(fence(), {parent, child1, child2}, kT0).status());
   ASSERT_OK_AND_ASSIGN(std::vector<Market> children, store().GetChildMarkets(788));
   ASSERT_THAT(children, SizeIs(2));
   EXPECT_EQ(children[0].market_id, 16565);
@@ -159,7 +162,7 @@ TEST_P(StoreContractTest, CategoricalChildren) {
 TEST_P(StoreContractTest, BadInputIsRejectedNamingTheField) {
   Market m = BinaryMarket(5);
   m.volume_24h = "12,5";
-  EXPECT_THAT(store().UpsertMarkets({m}, kT0),
+  EXPECT_THAT(store().UpsertMarkets(fence(), {m}, kT0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("volume_24h")));
   EXPECT_THAT(store().GetMarket(5), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store().TrackWhale("0x123", "", WhaleSource::kApi, kT0),
@@ -167,7 +170,7 @@ TEST_P(StoreContractTest, BadInputIsRejectedNamingTheField) {
   ASSERT_OK(store().TrackWhale(Wallet(1), "", WhaleSource::kApi, kT0).status());
   Activity bad = Trade(Wallet(1), 1, kT0);
   bad.amount_usd = "1e5";
-  EXPECT_THAT(store().IngestActivities(Wallet(1), {bad}, Poll(kT0, 1), kT0),
+  EXPECT_THAT(store().IngestActivities(fence(), Wallet(1), {bad}, Poll(kT0, 1), kT0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount_usd")));
   EXPECT_THAT(store().ReadActivitiesAfter(0, 10), IsOkAndHolds(IsEmpty()));
 }
@@ -213,21 +216,24 @@ TEST_P(StoreContractTest, IngestAssignsIncreasingSequencesAndNeverDuplicates) {
   const absl::Time now = kT0 + absl::Minutes(1);
   std::vector<Activity> page = {Trade(w1, 1, kT0 + absl::Seconds(3)),
                                 Trade(w1, 2, kT0 + absl::Seconds(2))};
-  ASSERT_OK_AND_ASSIGN(IngestResult first, store().IngestActivities(w1, page, Poll(now, 2), now));
+  ASSERT_OK_AND_ASSIGN(IngestResult first,
+                       store().IngestActivities(fence(), w1, page, Poll(now, 2), now));
   ASSERT_THAT(first.inserted_sequences, SizeIs(2));
   EXPECT_LT(first.inserted_sequences[0], first.inserted_sequences[1]);
   EXPECT_EQ(first.duplicates, 0);
 
   // The same page again, plus one new trade: only the new one is stored.
   page.push_back(Trade(w1, 3, kT0 + absl::Seconds(4)));
-  ASSERT_OK_AND_ASSIGN(IngestResult second, store().IngestActivities(w1, page, Poll(now, 3), now));
+  ASSERT_OK_AND_ASSIGN(IngestResult second,
+                       store().IngestActivities(fence(), w1, page, Poll(now, 3), now));
   ASSERT_THAT(second.inserted_sequences, SizeIs(1));
   EXPECT_EQ(second.duplicates, 2);
   EXPECT_GT(second.inserted_sequences[0], first.inserted_sequences[1]);
 
   // A trade of another wallet in the same transaction (the same tx hash) is a different activity.
-  ASSERT_OK_AND_ASSIGN(IngestResult other,
-                       store().IngestActivities(w2, {Trade(w2, 1, kT0)}, Poll(now, 1), now));
+  ASSERT_OK_AND_ASSIGN(
+      IngestResult other,
+      store().IngestActivities(fence(), w2, {Trade(w2, 1, kT0)}, Poll(now, 1), now));
   ASSERT_THAT(other.inserted_sequences, SizeIs(1));
 
   ASSERT_OK_AND_ASSIGN(std::vector<Activity> all, store().ReadActivitiesAfter(0, 100));
@@ -263,14 +269,15 @@ TEST_P(StoreContractTest, IngestHandlesRepeatsWithinABatchAndLargeBatches) {
   const std::string w = Wallet(3);
   ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
   std::vector<Activity> page = {Trade(w, 1, kT0), Trade(w, 2, kT0), Trade(w, 1, kT0)};
-  ASSERT_OK_AND_ASSIGN(IngestResult repeated, store().IngestActivities(w, page, Poll(kT0, 3), kT0));
+  ASSERT_OK_AND_ASSIGN(IngestResult repeated,
+                       store().IngestActivities(fence(), w, page, Poll(kT0, 3), kT0));
   EXPECT_THAT(repeated.inserted_sequences, SizeIs(2));
   EXPECT_EQ(repeated.duplicates, 1);
 
   std::vector<Activity> large;
   for (int n = 100; n < 400; ++n) large.push_back(Trade(w, n, kT0 + absl::Seconds(n)));
   ASSERT_OK_AND_ASSIGN(IngestResult result,
-                       store().IngestActivities(w, large, Poll(kT0, 300), kT0));
+                       store().IngestActivities(fence(), w, large, Poll(kT0, 300), kT0));
   ASSERT_THAT(result.inserted_sequences, SizeIs(300));
   EXPECT_EQ(result.duplicates, 0);
   ASSERT_OK_AND_ASSIGN(std::vector<Activity> stored,
@@ -290,7 +297,8 @@ TEST_P(StoreContractTest, IngestUpdatesPollStateAndCheckpoint) {
   const absl::Time now = kT0 + absl::Minutes(2);
   ASSERT_OK(store()
                 .IngestActivities(
-                    w, {Trade(w, 10, kT0 + absl::Seconds(5)), Trade(w, 11, kT0 + absl::Seconds(9))},
+                    fence(), w,
+                    {Trade(w, 10, kT0 + absl::Seconds(5)), Trade(w, 11, kT0 + absl::Seconds(9))},
                     Poll(now, 2), now)
                 .status());
   ASSERT_OK_AND_ASSIGN(Whale got, store().GetWhale(w));
@@ -302,52 +310,201 @@ TEST_P(StoreContractTest, IngestUpdatesPollStateAndCheckpoint) {
 
   // A poll with nothing new still records the poll.
   const absl::Time later = now + absl::Minutes(1);
-  ASSERT_OK(store().IngestActivities(w, {}, Poll(later, 2), later).status());
+  ASSERT_OK(store().IngestActivities(fence(), w, {}, Poll(later, 2), later).status());
   ASSERT_OK_AND_ASSIGN(got, store().GetWhale(w));
   EXPECT_EQ(got.last_polled_time, later);
   EXPECT_EQ(got.checkpoint_tx_hash, Trade(w, 11, kT0).tx_hash);
 
-  EXPECT_THAT(store().IngestActivities(Wallet(10), {}, Poll(later, 0), later),
+  EXPECT_THAT(store().IngestActivities(fence(), Wallet(10), {}, Poll(later, 0), later),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store().IngestActivities(w, {Trade(Wallet(10), 1, kT0)}, Poll(later, 0), later),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      store().IngestActivities(fence(), w, {Trade(Wallet(10), 1, kT0)}, Poll(later, 0), later),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_P(StoreContractTest, ConcurrentIngestKeepsSequencesUniqueAndComplete) {
-  constexpr int kWallets = 4, kTradesEach = 15;
-  for (int i = 0; i < kWallets; ++i) {
+// The feed's reader tails `sequence > last`. That loses nothing only if sequence order is commit
+// order: a row committed after the reader passed its sequence would never be seen.
+TEST_P(StoreContractTest, ATailingReaderSeesEveryCommittedActivityInOrder) {
+  constexpr int kWriters = 4, kPollsEach = 40;
+  for (int i = 0; i < kWriters; ++i) {
     ASSERT_OK(store().TrackWhale(Wallet(100 + i), "", WhaleSource::kApi, kT0).status());
   }
-  std::vector<std::thread> threads;
-  std::vector<absl::Status> results(kWallets);
-  for (int i = 0; i < kWallets; ++i) {
-    threads.emplace_back([&, i] {
+  std::atomic<bool> writers_done{false};
+  std::vector<uint64_t> seen;
+  absl::Status reader_status;
+  std::thread reader([&] {
+    uint64_t last = 0;
+    while (true) {
+      const bool final_pass = writers_done.load();
+      absl::StatusOr<std::vector<Activity>> batch = store().ReadActivitiesAfter(last, 1000);
+      if (!batch.ok()) {
+        reader_status = batch.status();
+        return;
+      }
+      for (const Activity& a : *batch) {
+        seen.push_back(a.sequence);
+        last = a.sequence;
+      }
+      if (final_pass && batch->empty()) return;
+    }
+  });
+  std::vector<std::thread> writers;
+  std::vector<absl::Status> results(kWriters);
+  std::vector<std::vector<uint64_t>> committed(kWriters);
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
       const std::string w = Wallet(100 + i);
-      for (int n = 0; n < kTradesEach && results[i].ok(); ++n) {
-        results[i] =
-            store()
-                .IngestActivities(w, {Trade(w, n, kT0 + absl::Seconds(n))}, Poll(kT0, n + 1), kT0)
-                .status();
+      for (int n = 0; n < kPollsEach && results[i].ok(); ++n) {
+        const std::vector<Activity> page = {Trade(w, 2 * n, kT0 + absl::Seconds(n)),
+                                            Trade(w, 2 * n + 1, kT0 + absl::Seconds(n))};
+        absl::StatusOr<IngestResult> r =
+            store().IngestActivities(fence(), w, page, Poll(kT0, 2 * n + 2), kT0);
+        results[i] = r.status();
+        if (r.ok()) {
+          committed[i].insert(committed[i].end(), r->inserted_sequences.begin(),
+                              r->inserted_sequences.end());
+        }
       }
     });
   }
-  for (auto& t : threads) t.join();
-  for (const absl::Status& s : results) EXPECT_OK(s);
-  ASSERT_OK_AND_ASSIGN(std::vector<Activity> all, store().ReadActivitiesAfter(0, 1000));
-  ASSERT_THAT(all, SizeIs(kWallets * kTradesEach));
-  for (size_t i = 1; i < all.size(); ++i) EXPECT_LT(all[i - 1].sequence, all[i].sequence);
+  for (auto& t : writers) t.join();
+  writers_done = true;
+  reader.join();
+  for (const absl::Status& s : results) ASSERT_OK(s);
+  ASSERT_OK(reader_status);
+  std::vector<uint64_t> all;
+  for (const auto& c : committed) all.insert(all.end(), c.begin(), c.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_THAT(all, SizeIs(kWriters * kPollsEach * 2));
+  // Everything committed reached the reader, once, in sequence order.
+  EXPECT_EQ(seen, all);
+}
+
+TEST_P(StoreContractTest, ADeposedLeaderCannotWrite) {
+  const Fence deposed = fence();
+  const std::string w = Wallet(5);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  ASSERT_OK_AND_ASSIGN(int64_t open_run,
+                       store().StartSyncRun(deposed, SyncJob::kMarkets, "replica-a", kT0));
+  ASSERT_OK_AND_ASSIGN(Fence current,
+                       store().AdvanceLeaderEpoch("replica-b", kT0 + absl::Minutes(1)));
+  EXPECT_EQ(current.epoch, deposed.epoch + 1);
+  ASSERT_OK_AND_ASSIGN(LeaderState leader, store().GetLeader());
+  EXPECT_EQ(leader.epoch, current.epoch);
+  EXPECT_EQ(leader.replica_id, "replica-b");
+  EXPECT_EQ(leader.acquired_time, kT0 + absl::Minutes(1));
+
+  for (const Fence& stale : {deposed, Fence{0}, Fence{current.epoch + 1}}) {
+    SCOPED_TRACE(stale.epoch);
+    EXPECT_THAT(store().UpsertMarkets(stale, {BinaryMarket(1)}, kT0),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(store().IngestActivities(stale, w, {Trade(w, 1, kT0)}, Poll(kT0, 1), kT0),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(store().StartSyncRun(stale, SyncJob::kStats, "replica-a", kT0),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(store().FinishSyncRun(stale, open_run, RunStatus::kCompleted, 1, "", kT0),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+  }
+  EXPECT_THAT(store().UpsertMarkets(deposed, {BinaryMarket(1)}, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("epoch")));
+  // Nothing of it was written.
+  EXPECT_THAT(store().GetMarket(1), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().ReadActivitiesAfter(0, 10), IsOkAndHolds(IsEmpty()));
+  ASSERT_OK_AND_ASSIGN(Whale whale, store().GetWhale(w));
+  EXPECT_EQ(whale.last_polled_time, absl::InfinitePast());
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> jobs, store().GetSyncJobSummaries());
+  ASSERT_THAT(jobs, SizeIs(1));
+  EXPECT_EQ(jobs[0].latest.status, RunStatus::kRunning);
+
+  // The new leader writes, and may close the run its predecessor left open.
+  EXPECT_OK(store().UpsertMarkets(current, {BinaryMarket(1)}, kT0).status());
+  EXPECT_OK(store().IngestActivities(current, w, {Trade(w, 1, kT0)}, Poll(kT0, 1), kT0).status());
+  EXPECT_OK(store().FinishSyncRun(current, open_run, RunStatus::kFailed, 0, "leader lost", kT0));
+}
+
+// Column limits count characters, as MySQL's VARCHAR does: two-byte characters fit up to the limit.
+TEST_P(StoreContractTest, TextFitsItsColumnOrIsRejectedNamingTheField) {
+  auto repeat = [](absl::string_view s, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, s);
+    return out;
+  };
+  Market fits = BinaryMarket(7);
+  fits.title = repeat("\xc3\xa9", kMaxTitleChars);  // é
+  fits.labels = {repeat("\xc3\xbc", kMaxLabelChars)};
+  fits.yes_token_id = std::string(kMaxTokenIdDigits, '9');
+  fits.slug = repeat("s", kMaxSlugChars);
+  ASSERT_OK(store().UpsertMarkets(fence(), {fits}, kT0).status());
+  ASSERT_OK_AND_ASSIGN(Market got, store().GetMarket(7));
+  EXPECT_EQ(got.title, fits.title);
+  EXPECT_EQ(got.labels, fits.labels);
+
+  struct Case {
+    const char* field;
+    std::function<void(Market&)> spoil;
+  };
+  const std::vector<Case> market_cases = {
+      {"title", [&](Market& m) { m.title = repeat("\xc3\xa9", kMaxTitleChars + 1); }},
+      {"title", [](Market& m) { m.title = "bad \xff byte"; }},
+      {"yes_label", [&](Market& m) { m.yes_label = repeat("y", kMaxLabelChars + 1); }},
+      {"labels",
+       [&](Market& m) {
+         m.labels = {"ok", repeat("l", kMaxLabelChars + 1)};
+       }},
+      {"slug", [&](Market& m) { m.slug = repeat("s", kMaxSlugChars + 1); }},
+      {"condition_id", [&](Market& m) { m.condition_id = repeat("c", kMaxConditionIdChars + 1); }},
+      {"yes_token_id",
+       [&](Market& m) { m.yes_token_id = std::string(kMaxTokenIdDigits + 1, '1'); }},
+      {"no_token_id", [](Market& m) { m.no_token_id = "12x"; }},
+  };
+  for (const Case& c : market_cases) {
+    Market m = BinaryMarket(8);
+    c.spoil(m);
+    EXPECT_THAT(store().UpsertMarkets(fence(), {BinaryMarket(9), m}, kT0),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)));
+  }
+  EXPECT_THAT(store().GetMarket(8), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().GetMarket(9), StatusIs(absl::StatusCode::kNotFound));
+
+  const std::string w = Wallet(6);
+  ASSERT_OK(
+      store().TrackWhale(w, repeat("\xc3\xa9", kMaxLabelChars), WhaleSource::kApi, kT0).status());
+  EXPECT_THAT(
+      store().TrackWhale(Wallet(66), repeat("x", kMaxLabelChars + 1), WhaleSource::kApi, kT0),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("label")));
+  EXPECT_THAT(store().GetWhale(Wallet(66)), StatusIs(absl::StatusCode::kNotFound));
+
+  const std::vector<std::pair<const char*, std::function<void(Activity&)>>> activity_cases = {
+      {"tx_hash", [&](Activity& a) { a.tx_hash = repeat("f", kMaxTxHashChars + 1); }},
+      {"market_title", [&](Activity& a) { a.market_title = repeat("t", kMaxTitleChars + 1); }},
+      {"root_market_title",
+       [&](Activity& a) { a.root_market_title = repeat("t", kMaxTitleChars + 1); }},
+      {"outcome_label", [&](Activity& a) { a.outcome_label = repeat("o", kMaxLabelChars + 1); }},
+  };
+  for (const auto& [field, spoil] : activity_cases) {
+    Activity a = Trade(w, 1, kT0);
+    spoil(a);
+    EXPECT_THAT(store().IngestActivities(fence(), w, {Trade(w, 2, kT0), a}, Poll(kT0, 2), kT0),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(field)));
+  }
+  EXPECT_THAT(store().ReadActivitiesAfter(0, 10), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(
+      store().StartSyncRun(fence(), SyncJob::kMarkets, repeat("r", kMaxReplicaIdChars + 1), kT0),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("replica_id")));
 }
 
 TEST_P(StoreContractTest, SyncRuns) {
   ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> none, store().GetSyncJobSummaries());
   EXPECT_THAT(none, IsEmpty());
-  ASSERT_OK_AND_ASSIGN(int64_t first, store().StartSyncRun(SyncJob::kMarkets, "replica-a", kT0));
-  ASSERT_OK(store().FinishSyncRun(first, RunStatus::kCompleted, 300, "", kT0 + absl::Seconds(4)));
-  ASSERT_OK_AND_ASSIGN(
-      int64_t second, store().StartSyncRun(SyncJob::kMarkets, "replica-b", kT0 + absl::Minutes(5)));
+  ASSERT_OK_AND_ASSIGN(int64_t first,
+                       store().StartSyncRun(fence(), SyncJob::kMarkets, "replica-a", kT0));
+  ASSERT_OK(store().FinishSyncRun(fence(), first, RunStatus::kCompleted, 300, "",
+                                  kT0 + absl::Seconds(4)));
+  ASSERT_OK_AND_ASSIGN(int64_t second, store().StartSyncRun(fence(), SyncJob::kMarkets, "replica-b",
+                                                            kT0 + absl::Minutes(5)));
   ASSERT_OK_AND_ASSIGN(int64_t trades,
-                       store().StartSyncRun(SyncJob::kWhaleTrades, "replica-a", kT0));
-  ASSERT_OK(store().FinishSyncRun(trades, RunStatus::kFailed, 0, "upstream: 401",
+                       store().StartSyncRun(fence(), SyncJob::kWhaleTrades, "replica-a", kT0));
+  ASSERT_OK(store().FinishSyncRun(fence(), trades, RunStatus::kFailed, 0, "upstream: 401",
                                   kT0 + absl::Seconds(1)));
   EXPECT_GT(second, first);
 
@@ -366,8 +523,29 @@ TEST_P(StoreContractTest, SyncRuns) {
   EXPECT_EQ(trades_run.error, "upstream: 401");
   EXPECT_EQ(trades_run.ended_time, kT0 + absl::Seconds(1));
   EXPECT_EQ(jobs[1].last_completed_time, absl::InfinitePast());  // never completed
-  EXPECT_THAT(store().FinishSyncRun(12345, RunStatus::kCompleted, 0, "", kT0),
+  EXPECT_THAT(store().FinishSyncRun(fence(), 12345, RunStatus::kCompleted, 0, "", kT0),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, FinishingARunAgainWithTheSameValuesIsOk) {
+  ASSERT_OK_AND_ASSIGN(int64_t run, store().StartSyncRun(fence(), SyncJob::kStats, "r", kT0));
+  const absl::Time ended = kT0 + absl::Seconds(4) + absl::Microseconds(7);
+  // An error longer than the column is cut at a character boundary, the same way every time.
+  std::string error;
+  for (size_t i = 0; i < kMaxSyncErrorBytes; ++i) absl::StrAppend(&error, "\xc3\xa9");
+  ASSERT_OK(store().FinishSyncRun(fence(), run, RunStatus::kFailed, 5, error, ended));
+  EXPECT_OK(store().FinishSyncRun(fence(), run, RunStatus::kFailed, 5, error, ended));
+  EXPECT_THAT(store().FinishSyncRun(fence(), run, RunStatus::kFailed, 6, error, ended),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store().FinishSyncRun(fence(), run, RunStatus::kCompleted, 5, error, ended),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> jobs, store().GetSyncJobSummaries());
+  ASSERT_THAT(jobs, SizeIs(1));
+  EXPECT_EQ(jobs[0].latest.status, RunStatus::kFailed);
+  EXPECT_EQ(jobs[0].latest.item_count, 5);
+  EXPECT_EQ(jobs[0].latest.ended_time, ended);
+  EXPECT_EQ(jobs[0].latest.error.size(), kMaxSyncErrorBytes);  // 30000 whole characters
+  EXPECT_EQ(jobs[0].latest.error, error.substr(0, kMaxSyncErrorBytes));
 }
 
 }  // namespace

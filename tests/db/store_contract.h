@@ -33,11 +33,18 @@ class StoreContractTest : public ::testing::TestWithParam<StoreImplementation> {
   void SetUp() override {
     holder_ = GetParam().make();
     ASSERT_NE(holder_, nullptr) << "the store under test could not be made";
+    absl::StatusOr<Fence> fence =
+        store().AdvanceLeaderEpoch("contract-test", absl::FromUnixSeconds(1767225600));
+    ASSERT_TRUE(fence.ok()) << fence.status();
+    fence_ = *fence;
   }
   Store& store() { return holder_->store(); }
+  // The epoch every leader-only write of a test carries, won in SetUp.
+  const Fence& fence() const { return fence_; }
 
  private:
   std::unique_ptr<StoreUnderTest> holder_;
+  Fence fence_;
 };
 
 }  // namespace whalefeed::db

@@ -20,9 +20,10 @@ class HealthProberTest : public ::testing::Test {
   Health::ServingStatus Status(const char* service) { return health_.GetStatus(service); }
   void CompleteRun(db::SyncJob job, absl::Time ended,
                    db::RunStatus status = db::RunStatus::kCompleted) {
+    ASSERT_OK_AND_ASSIGN(db::Fence fence, store_.AdvanceLeaderEpoch("replica", ended));
     ASSERT_OK_AND_ASSIGN(int64_t run,
-                         store_.StartSyncRun(job, "replica", ended - absl::Seconds(3)));
-    ASSERT_OK(store_.FinishSyncRun(run, status, 1, "", ended));
+                         store_.StartSyncRun(fence, job, "replica", ended - absl::Seconds(3)));
+    ASSERT_OK(store_.FinishSyncRun(fence, run, status, 1, "", ended));
   }
 
   FakeClock clock_;

@@ -1,8 +1,6 @@
 #include "tests/testing/test_database.h"
 
-#include <cppconn/connection.h>
 #include <cppconn/exception.h>
-#include <cppconn/statement.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
-#include "db/mysql_store.h"
+#include "db/mysql_connection.h"
 
 namespace whalefeed::testing {
 namespace {
@@ -30,12 +28,16 @@ std::string PercentEncode(absl::string_view in) {
   return out;
 }
 
+db::MySqlSessionOptions TestSession() {
+  db::MySqlSessionOptions session;
+  session.connect_timeout = session.read_timeout = session.write_timeout = absl::Seconds(10);
+  return session;
+}
+
 absl::Status Execute(const db::MySqlDsn& dsn, const std::string& statement) {
-  ASSIGN_OR_RETURN(auto connection,
-                   db::ConnectMySql(dsn, /*with_database=*/false, absl::Seconds(10)));
+  ASSIGN_OR_RETURN(auto connection, db::ConnectMySql(dsn, /*with_database=*/false, TestSession()));
   try {
-    std::unique_ptr<sql::Statement> st(connection->raw().createStatement());
-    st->execute(statement);
+    connection->Execute(statement);
   } catch (const sql::SQLException& e) {
     return db::StatusFromSqlException(e, statement);
   }
@@ -75,5 +77,9 @@ absl::Status TestDatabase::Drop(const db::MySqlDsn& dsn) {
 }
 
 TestDatabase::~TestDatabase() { (void)Drop(dsn_); }
+
+absl::StatusOr<std::unique_ptr<db::MySqlConnection>> TestDatabase::Connect() const {
+  return db::ConnectMySql(dsn_, /*with_database=*/true, TestSession());
+}
 
 }  // namespace whalefeed::testing

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "db/dsn.h"
+#include "db/mysql_connection.h"
 
 namespace whalefeed::testing {
 
@@ -28,6 +29,8 @@ class TestDatabase {
   static absl::Status Drop(const db::MySqlDsn& dsn);
 
   const db::MySqlDsn& dsn() const { return dsn_; }
+  // A connection of the test's own to this database (to look at rows, hold locks, kill sessions).
+  absl::StatusOr<std::unique_ptr<db::MySqlConnection>> Connect() const;
   std::string url() const { return DsnToUrl(dsn_); }
 
  private:

@@ -1,0 +1,60 @@
+// Between Store values and MySQL rows: binding parameters, reading columns back (a stored value
+// that does not parse is an error naming its column, never a silent default), the column lists and
+// the whale_activity insert. Internal to db/ (and the store benchmark).
+#ifndef WHALEFEED_DB_MYSQL_ROWS_H_
+#define WHALEFEED_DB_MYSQL_ROWS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "db/store.h"
+
+namespace sql {
+class PreparedStatement;
+class ResultSet;
+}  // namespace sql
+
+namespace whalefeed::db {
+
+// Binds a time as DATETIME(6) in UTC; InfinitePast() binds NULL.
+void SetTime(sql::PreparedStatement& ps, int index, absl::Time t);
+// A DATETIME(6) column; NULL reads as InfinitePast(). INTERNAL naming the column when the stored
+// text does not parse.
+absl::StatusOr<absl::Time> GetTime(sql::ResultSet& rs, const char* column);
+// A DECIMAL column in canonical form (see store.h). INTERNAL naming the column when it does not
+// parse.
+absl::StatusOr<std::string> GetDecimal(sql::ResultSet& rs, const char* column);
+
+// IN lists are padded to a power of two by repeating their last id, so that a query has a handful
+// of shapes and each connection prepares each shape once.
+size_t InListSize(size_t n);
+// "?,?,...": the placeholders of an IN list of n ids (padded).
+std::string InList(size_t n);
+// The ids to bind to InList(ids.size()). `ids` must not be empty.
+std::vector<int64_t> PaddedInList(std::vector<int64_t> ids);
+
+extern const char kMarketColumns[];
+extern const char kWhaleColumns[];
+extern const char kActivityColumns[];
+
+// A row of the columns above. INTERNAL naming the column when a stored value is not one this code
+// writes (an unparsable time or decimal, an enum number out of range).
+absl::StatusOr<Market> MarketFromRow(sql::ResultSet& rs);
+absl::StatusOr<Whale> WhaleFromRow(sql::ResultSet& rs);
+absl::StatusOr<Activity> ActivityFromRow(sql::ResultSet& rs);
+
+// The INSERT of `rows` activity rows into `table` (whale_activity, or a table made LIKE it), with
+// kActivityInsertParams parameters per row: the columns of Activity less sequence, ingested_time
+// being the store's `now`. A row whose natural key is stored already changes nothing.
+inline constexpr int kActivityInsertParams = 18;
+std::string ActivityInsertSql(size_t rows, absl::string_view table = "whale_activity");
+// Binds `activity` as the row whose parameters start after `offset`.
+void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& activity, absl::Time now);
+
+}  // namespace whalefeed::db
+
+#endif  // WHALEFEED_DB_MYSQL_ROWS_H_
