@@ -272,11 +272,9 @@ absl::Status MySqlConnectionPool::Run(absl::string_view what,
     status = absl::InternalError(absl::StrCat(what, ": ", e.what()));
     connection->MarkBroken();  // whatever it was doing, its state is unknown now
   }
-  // The connector reports some connection losses without a connection errno: an error that is not
-  // mapped otherwise counts as UNAVAILABLE when the connection no longer answers.
-  if (absl::IsInternal(status) && !connection->broken() && !connection->IsAlive()) {
-    status = absl::UnavailableError(status.message());
-  }
+  // After an error nothing else explains, the session's state is unknown: drop the connection
+  // rather than ping it (a ping to a frozen server would block for the read timeout).
+  if (absl::IsInternal(status)) connection->MarkBroken();
   const bool lost = absl::IsUnavailable(status);
   if (lost) connection->MarkBroken();
   // A lost connection means the server went away: every idle connection is dead too.
