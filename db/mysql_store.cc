@@ -22,11 +22,10 @@ namespace {
 constexpr size_t kMarketBatch = 200;
 constexpr size_t kIngestBatch = 256;  // rows per INSERT (kActivityInsertParams parameters each)
 
-// Locks the leader row until the end of the transaction and checks `fence` against it. Every
-// leader-only write starts here: a deposed leader is refused, and writers of activity serialise
-// on the lock, so sequence order is commit order. A missing row fails the write: locking a row
-// that does not exist locks nothing under READ COMMITTED, and would let commits interleave.
-absl::Status LockLeaderRow(MySqlConnection& c, const Fence& fence) {
+// Locks the leader row until the end of the transaction and returns its epoch. A missing row is
+// FAILED_PRECONDITION: locking a row that does not exist locks nothing under READ COMMITTED (so
+// commits could interleave), and re-creating it would restart the epochs.
+absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c) {
   std::unique_ptr<sql::ResultSet> rs(
       c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
   if (!rs->next()) {
@@ -34,7 +33,14 @@ absl::Status LockLeaderRow(MySqlConnection& c, const Fence& fence) {
         "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
         "leader); nothing was written");
   }
-  return CheckFence(fence, rs->getInt64(1));
+  return rs->getInt64(1);
+}
+
+// Every leader-only write starts here: a deposed leader is refused, and writers of activity
+// serialise on the lock, so sequence order is commit order.
+absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence) {
+  ASSIGN_OR_RETURN(const int64_t epoch, LockLeaderRow(c));
+  return CheckFence(fence, epoch);
 }
 
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
@@ -134,15 +140,8 @@ absl::StatusOr<Fence> MySqlStore::AdvanceLeaderEpoch(absl::string_view replica_i
   Fence fence;
   RETURN_IF_ERROR(
       pool_.RunInTransaction("advancing the leader epoch", [&](MySqlConnection& c) -> absl::Status {
-        std::unique_ptr<sql::ResultSet> rs(
-            c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-        if (!rs->next()) {
-          // Re-creating it would restart the epochs and let an old leader write again.
-          return absl::FailedPreconditionError(
-              "the leader row is missing (the schema is damaged: restore the row with id 1 in "
-              "table leader)");
-        }
-        fence.epoch = rs->getInt64(1) + 1;
+        ASSIGN_OR_RETURN(const int64_t epoch, LockLeaderRow(c));
+        fence.epoch = epoch + 1;
         sql::PreparedStatement& update = c.Prepare(
             "UPDATE leader SET epoch = ?, replica_id = ?, acquired_time = ? WHERE id = 1");
         update.setInt64(1, fence.epoch);
@@ -213,7 +212,7 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(const Fence& fence
     RETURN_IF_ERROR(
         pool_.RunInTransaction("upserting markets", [&](MySqlConnection& c) -> absl::Status {
           batch = {};
-          RETURN_IF_ERROR(LockLeaderRow(c, fence));
+          RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
           std::vector<int64_t> ids;
           for (size_t i = begin; i < end; ++i) ids.push_back(checked[i].market_id);
           ASSIGN_OR_RETURN(
@@ -413,7 +412,7 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(const Fence& fence,
         result = {};
         // Serialises activity commits on the leader row, so that sequence order is commit order and
         // the rows after `before` below are exactly this transaction's.
-        RETURN_IF_ERROR(LockLeaderRow(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         ASSIGN_OR_RETURN(Whale whale, LoadWhale(c, normalized, /*for_update=*/true));
         uint64_t before = 0;
         {
@@ -500,7 +499,7 @@ absl::StatusOr<int64_t> MySqlStore::StartSyncRun(const Fence& fence, SyncJob job
   int64_t run_id = 0;
   RETURN_IF_ERROR(
       pool_.RunInTransaction("starting a sync run", [&](MySqlConnection& c) -> absl::Status {
-        RETURN_IF_ERROR(LockLeaderRow(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& ps = c.Prepare(
             "INSERT INTO sync_logs (job, status, started_time, error, replica_id) "
             "VALUES (?, ?, ?, '', ?)");
@@ -522,7 +521,7 @@ absl::Status MySqlStore::FinishSyncRun(const Fence& fence, int64_t run_id, RunSt
                                        absl::Time now) {
   const std::string text(TruncateUtf8(error, kMaxSyncErrorBytes));
   return pool_.RunInTransaction("finishing a sync run", [&](MySqlConnection& c) -> absl::Status {
-    RETURN_IF_ERROR(LockLeaderRow(c, fence));
+    RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
     sql::PreparedStatement& read = c.Prepare(
         "SELECT status, item_count, error, ended_time FROM sync_logs WHERE id = ? FOR UPDATE");
     read.setInt64(1, run_id);

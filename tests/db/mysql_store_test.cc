@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/barrier.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "db/migrations.h"
@@ -69,6 +70,24 @@ Activity Trade(int n) {
 }
 
 PollState Poll() { return {kT0, kT0 + absl::Minutes(1), 1}; }
+
+// Opens as many connections as the pool may have (concurrent calls), which then idle in it.
+void FillPool(MySqlStore& store) {
+  const int n = store.pool().options().max_connections;
+  auto* all_inside = new absl::Barrier(n);  // deleted by the thread that Block() tells to
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&] {
+      EXPECT_OK(store.pool().Run("fill", [&](MySqlConnection&) {
+        // Every connection is leased at once, so each is a separate one.
+        if (all_inside->Block()) delete all_inside;
+        return absl::OkStatus();
+      }));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store.pool().idle_connections(), n);
+}
 
 struct MySqlUnderTest : StoreUnderTest {
   std::unique_ptr<TestDatabase> database;
@@ -177,10 +196,7 @@ TEST(MySqlStoreTest, ReconnectsAfterTheServerRestarts) {
   options.pool.max_connections = 4;
   ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
   ASSERT_OK(store->PrepareDatabase());
-  // Fill the pool with several idle connections, all of which die with the server.
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { EXPECT_OK(store->Ping()); });
-  for (auto& t : threads) t.join();
+  FillPool(*store);  // with idle connections, all of which die with the server
   ASSERT_OK(store
                 ->TrackWhale("0x" + std::string(40, 'a'), "before", WhaleSource::kApi,
                              absl::FromUnixSeconds(1767225600))
@@ -204,9 +220,7 @@ TEST(MySqlStoreTest, DroppingConnectionsToAFrozenServerDoesNotWaitForIt) {
   options.pool.max_connections = 3;
   ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
   ASSERT_OK(store->PrepareDatabase());
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 3; ++i) threads.emplace_back([&] { EXPECT_OK(store->Ping()); });
-  for (auto& t : threads) t.join();
+  FillPool(*store);
   ASSERT_OK_AND_ASSIGN(auto dedicated, store->OpenDedicatedConnection(options.pool.session));
   dedicated->Prepare("SELECT 1");
 
@@ -250,11 +264,8 @@ TEST(MySqlStoreTest, FirstCallAfterARestartWithNoCallsInBetweenSucceeds) {
   options.pool.check_idle_after = absl::ZeroDuration();
   ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
   ASSERT_OK(store->PrepareDatabase());
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { EXPECT_OK(store->Ping()); });
-  for (auto& t : threads) t.join();
+  FillPool(*store);
   ASSERT_OK(store->TrackWhale(kWallet, "before", WhaleSource::kApi, kT0).status());
-  EXPECT_GE(store->pool().idle_connections(), 1);
 
   ASSERT_OK(server->Stop());
   ASSERT_OK(server->Start());
