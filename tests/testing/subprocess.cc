@@ -134,7 +134,11 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
   return text.substr(begin, end - begin);
 }
 
-void Subprocess::Signal(int signal) { ::kill(pid_, signal); }
+void Subprocess::Signal(int signal) {
+  absl::MutexLock lock(&mu_);
+  // Once reaped, the pid may already belong to another process.
+  if (!exited_) ::kill(pid_, signal);
+}
 
 absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

@@ -34,6 +34,7 @@ class Subprocess {
   pid_t pid() const { return pid_; }
   // Waits until the output holds a line containing `needle`; returns that line.
   absl::StatusOr<std::string> WaitForLine(absl::string_view needle, absl::Duration timeout);
+  // Sends `signal` to the child, unless Wait has already seen it exit.
   void Signal(int signal);
   // Waits for the child to exit and its output to be read: its exit code, or 128 + signal number.
   // DEADLINE_EXCEEDED on timeout.
