@@ -20,21 +20,33 @@ HealthProber::HealthProber(db::Store* store, std::function<absl::Status()> prepa
     health_->SetStatus(job.service, HealthCheckResponse::NOT_SERVING);
 }
 
-HealthProber::~HealthProber() { Stop(); }
+HealthProber::~HealthProber() { (void)Stop(absl::InfiniteFuture()); }
 
-void HealthProber::Start() {
+absl::Status HealthProber::Start() {
   absl::MutexLock lock(&mu_);
-  if (thread_.joinable()) return;
+  if (looping_ || thread_.joinable()) {
+    return absl::FailedPreconditionError("health-prober: already started");
+  }
   stopping_ = false;
+  looping_ = true;
   thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
 }
 
-void HealthProber::Stop() {
+bool HealthProber::Stop(absl::Time deadline) {
+  std::thread finished;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    auto returned = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !looping_; };
+    // The loop sees stopping_ between probes; a probe blocked in the database is not waited for
+    // past the deadline.
+    if (!mu_.AwaitWithDeadline(absl::Condition(&returned), deadline)) return false;
+    finished = std::move(thread_);
   }
-  if (thread_.joinable()) thread_.join();
+  // Loop() has returned: joining only waits for its thread to end.
+  if (finished.joinable()) finished.join();
+  return true;
 }
 
 absl::Duration HealthProber::IntervalOf(db::SyncJob job) const {
@@ -110,7 +122,10 @@ void HealthProber::Loop() {
     absl::MutexLock lock(&mu_);
     auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     // The loop waits in real time: the clock only says what time the probe sees.
-    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) return;
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) {
+      looping_ = false;
+      return;
+    }
   }
 }
 

@@ -13,9 +13,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/component.h"
 #include "db/store.h"
 #include "server/health_service.h"
 
@@ -40,18 +42,24 @@ inline constexpr struct {
                       {db::SyncJob::kStats, "whalefeed.sync.stats"},
                       {db::SyncJob::kCleanup, "whalefeed.sync.cleanup"}};
 
-// Runs its loop on one thread between Start() and Stop(). Thread-safe.
-class HealthProber {
+// A Component: runs its loop on one thread between Start() and Stop(). A probe can block in the
+// database for the store's timeouts; Stop(deadline) does not wait for it past the deadline and then
+// returns false, leaving the thread to finish that probe (still using the store, the clock and
+// `health`, whose statuses no longer change once it is shut down) and end. Thread-safe.
+class HealthProber final : public Component {
  public:
   // `prepare` makes the database ready (create it, migrate); retried until it succeeds. `store` is
-  // pinged and read. All of them, and `clock`, must outlive the prober. Every service starts
-  // NOT_SERVING.
+  // pinged and read. All of them, and `clock`, must outlive the prober's thread. Every service
+  // starts NOT_SERVING.
   HealthProber(db::Store* store, std::function<absl::Status()> prepare, HealthService* health,
                const Clock* clock, HealthProberOptions options);
-  ~HealthProber();
+  // Stops the loop, waiting for a probe in progress however long it takes (bounded by the store's
+  // timeouts).
+  ~HealthProber() override;
 
-  void Start();
-  void Stop();
+  absl::string_view name() const override { return "health-prober"; }
+  absl::Status Start() override;
+  bool Stop(absl::Time deadline) override;
 
   // One step of the loop (tests call it directly): prepares the database if not done yet, else
   // pings it, then sets every health status. Returns whether the database is usable now.
@@ -71,10 +79,11 @@ class HealthProber {
   absl::Mutex probe_mu_;  // one probe at a time
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool looping_ ABSL_GUARDED_BY(mu_) = false;  // from Start() until Loop() returns
   bool prepared_ ABSL_GUARDED_BY(mu_) = false;
   bool healthy_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_log_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::thread thread_;
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace whalefeed::server

@@ -1,11 +1,13 @@
 // whaled: the whalefeed server. This file is the composition root: it reads the configuration
-// (flags, each with a WHALEFEED_* environment variable), builds the concrete objects and runs until
-// SIGTERM / SIGINT.
+// (flags, each with a WHALEFEED_* environment variable), builds every concrete part (the store, the
+// gRPC services, the background components in their start order), hands them to WhaledServer and
+// runs until SIGTERM / SIGINT.
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,7 +24,13 @@
 #include "common/version.h"
 #include "db/dsn.h"
 #include "db/mysql_store.h"
+#include "server/health_prober.h"
+#include "server/health_service.h"
 #include "server/whaled_server.h"
+#include "whalefeed/v1/feed_service.grpc.pb.h"
+#include "whalefeed/v1/market_service.grpc.pb.h"
+#include "whalefeed/v1/sync_service.grpc.pb.h"
+#include "whalefeed/v1/whale_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address, HOST:PORT (port 0: any free port)");
@@ -37,7 +45,8 @@ ABSL_FLAG(std::string, opinion_base_url, "https://openapi.opinion.trade/openapi"
 ABSL_FLAG(absl::Duration, health_probe_interval, absl::Seconds(2),
           "how often the database is pinged to set the health of \"\"");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
-          "on SIGTERM/SIGINT, how long open calls may finish before they are cancelled");
+          "on SIGTERM/SIGINT, how long open calls may finish before they are cancelled; whaled "
+          "exits at most 0.5s later, also when something is stuck (then with status 1)");
 ABSL_FLAG(int, db_pool_size, 8,
           "database connections open at most (calls beyond that wait for one to come free)");
 ABSL_FLAG(absl::Duration, db_pool_wait_timeout, absl::Seconds(5),
@@ -55,9 +64,11 @@ constexpr struct {
   const char* flag;
 } kEnvAliases[] = {{"OPINION_TRADE_BASE_URL", "opinion_base_url"}};
 
+// Exits at once, without running destructors: after a failed start a component may still run.
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "whaled: %s\n", message.c_str());
-  std::exit(2);
+  std::fflush(stderr);
+  std::_Exit(2);
 }
 
 // Sets flags from the environment before the command line is parsed, so that a flag beats its
@@ -122,6 +133,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  whalefeed::RealClock clock;
   whalefeed::db::MySqlStoreOptions store_options;
   store_options.dsn = *dsn;
   store_options.pool.max_connections = absl::GetFlag(FLAGS_db_pool_size);
@@ -130,13 +142,30 @@ int main(int argc, char** argv) {
   if (!store.ok()) Die(std::string(store.status().message()));
   whalefeed::db::MySqlStore* mysql = store->get();
 
+  // The prober marks every health status NOT_SERVING now, so health answers from the first call.
+  whalefeed::server::HealthService health;
+  whalefeed::server::HealthProberOptions prober_options;
+  prober_options.interval = absl::GetFlag(FLAGS_health_probe_interval);
+  whalefeed::server::HealthProber prober(
+      mysql, [mysql] { return mysql->PrepareDatabase(); }, &health, &clock, prober_options);
+
+  // The whalefeed.v1 services: each generated base class answers UNIMPLEMENTED for every method
+  // until that method is built.
+  whalefeed::v1::MarketService::Service market_service;
+  whalefeed::v1::WhaleService::Service whale_service;
+  whalefeed::v1::FeedService::Service feed_service;
+  whalefeed::v1::SyncService::Service sync_service;
+
+  whalefeed::server::WhaledParts parts;
+  parts.health = &health;
+  parts.services = {&market_service, &whale_service, &feed_service, &sync_service};
+  // Started in this order, stopped in reverse.
+  parts.components = {&prober};
+
   whalefeed::server::WhaledServerOptions options;
   options.listen = listen;
-  options.prober.interval = absl::GetFlag(FLAGS_health_probe_interval);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
-  whalefeed::RealClock clock;
-  auto server = whalefeed::server::WhaledServer::Start(
-      options, mysql, [mysql] { return mysql->PrepareDatabase(); }, &clock);
+  auto server = whalefeed::server::WhaledServer::Start(options, std::move(parts));
   if (!server.ok()) Die(std::string(server.status().message()));
   WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
                << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "
@@ -147,7 +176,13 @@ int main(int argc, char** argv) {
   const absl::Time begin = absl::Now();
   WF_LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
                << ", shutting down";
-  (*server)->Shutdown();
+  if (absl::Status stopped = (*server)->Shutdown(); !stopped.ok()) {
+    // Something still runs and may use any of the parts above: destroying them could pull memory
+    // from under it. Exit without running a destructor.
+    WF_LOG(ERROR) << "did not stop cleanly in " << absl::FormatDuration(absl::Now() - begin) << ": "
+                  << stopped.message() << "; exiting without waiting for it";
+    std::_Exit(1);
+  }
   server->reset();
   WF_LOG(INFO) << "stopped cleanly in " << absl::FormatDuration(absl::Now() - begin);
   return 0;

@@ -3,16 +3,16 @@
 #include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
+#include <memory>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
-#include "whalefeed/v1/feed_service.grpc.pb.h"
-#include "whalefeed/v1/market_service.grpc.pb.h"
-#include "whalefeed/v1/sync_service.grpc.pb.h"
-#include "whalefeed/v1/whale_service.grpc.pb.h"
+#include "common/status_macros.h"
 
 namespace whalefeed::server {
 namespace {
@@ -64,28 +64,19 @@ absl::Status ValidateListenAddress(const std::string& address) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(
-    WhaledServerOptions options, db::Store* store, std::function<absl::Status()> prepare,
-    const Clock* clock) {
-  if (absl::Status s = ValidateListenAddress(options.listen); !s.ok()) return s;
+absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(WhaledServerOptions options,
+                                                                  WhaledParts parts) {
+  RETURN_IF_ERROR(ValidateListenAddress(options.listen));
+  if (parts.health == nullptr) return absl::InvalidArgumentError("WhaledServer: no health service");
   std::unique_ptr<WhaledServer> self(new WhaledServer());
-  self->options_ = options;
-  self->health_ = std::make_unique<HealthService>();
-  // The whalefeed.v1 services answer UNIMPLEMENTED for every method until each is built.
-  self->services_.push_back(std::make_unique<whalefeed::v1::MarketService::Service>());
-  self->services_.push_back(std::make_unique<whalefeed::v1::WhaleService::Service>());
-  self->services_.push_back(std::make_unique<whalefeed::v1::FeedService::Service>());
-  self->services_.push_back(std::make_unique<whalefeed::v1::SyncService::Service>());
-
-  // The prober marks "" NOT_SERVING now, so health answers from the first call on.
-  self->prober_ = std::make_unique<HealthProber>(store, std::move(prepare), self->health_.get(),
-                                                 clock, options.prober);
+  self->options_ = std::move(options);
+  self->parts_ = std::move(parts);
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &self->port_);
-  builder.RegisterService(self->health_.get());
-  for (auto& service : self->services_) builder.RegisterService(service.get());
+  builder.AddListeningPort(self->options_.listen, grpc::InsecureServerCredentials(), &self->port_);
+  builder.RegisterService(self->parts_.health);
+  for (grpc::Service* service : self->parts_.services) builder.RegisterService(service);
   std::string startup_log;
   gpr_set_log_function(&RouteGrpcLog);
   {
@@ -99,28 +90,102 @@ absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(
   }
   if (self->server_ == nullptr || self->port_ == 0) {
     return absl::UnavailableError(
-        absl::StrCat("--listen \"", options.listen, "\": ", BindError(startup_log)));
+        absl::StrCat("--listen \"", self->options_.listen, "\": ", BindError(startup_log)));
   }
   // Started: what gRPC said meanwhile was not about a failure, but may still matter.
   for (absl::string_view line : absl::StrSplit(startup_log, '\n', absl::SkipEmpty())) {
     WF_LOG(INFO) << "grpc: " << line;
   }
-  self->prober_->Start();
+  for (Component* component : self->parts_.components) {
+    const absl::Status started = component->Start();
+    if (!started.ok()) {
+      const absl::Status stopped = self->Shutdown();
+      return absl::Status(started.code(),
+                          absl::StrCat(component->name(), " did not start: ", started.message(),
+                                       stopped.ok() ? "" : "; then ", stopped.message()));
+    }
+    ++self->started_;
+  }
   return self;
 }
 
-WhaledServer::~WhaledServer() { Shutdown(); }
+// What the thread that runs the shutdown steps has done. Shared with that thread, which may outlive
+// the server when a step does not end.
+struct WhaledServer::Progress {
+  absl::Mutex mu;
+  std::string step ABSL_GUARDED_BY(mu);  // in progress
+  std::vector<std::string> not_stopped ABSL_GUARDED_BY(mu);
+  bool finished ABSL_GUARDED_BY(mu) = false;
+};
 
-void WhaledServer::Shutdown() {
+WhaledServer::~WhaledServer() {
+  (void)Shutdown();
   absl::MutexLock lock(&shutdown_mu_);
-  if (shut_down_) return;
+  // The shutdown thread may still be inside server_->Shutdown() or Wait().
+  if (abandoned_) (void)server_.release();
+}
+
+absl::Status WhaledServer::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return shutdown_result_;
   shut_down_ = true;
-  health_->Shutdown();
-  if (prober_) prober_->Stop();
-  if (server_ == nullptr) return;  // never started
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(options_.shutdown_timeout));
-  server_->Wait();
+  if (server_ == nullptr) return shutdown_result_;  // never served, nothing started
+  const absl::Time calls_deadline = absl::Now() + options_.shutdown_timeout;
+  const absl::Time deadline = calls_deadline + kShutdownGrace;
+  // Started components, last first. The thread gets copies of everything it uses, not `this`.
+  const std::vector<Component*> components(parts_.components.rend() - started_,
+                                           parts_.components.rend());
+  auto progress = std::make_shared<Progress>();
+  std::thread steps([progress, components, calls_deadline, deadline, health = parts_.health,
+                     server = server_.get()] {
+    auto begin = [&progress](absl::string_view step) {
+      absl::MutexLock lock(&progress->mu);
+      progress->step = std::string(step);
+    };
+    begin("health");
+    health->Shutdown();
+    for (Component* component : components) {
+      begin(component->name());
+      component->Drain();
+    }
+    begin("grpc-server");
+    server->Shutdown(absl::ToChronoTime(calls_deadline));
+    server->Wait();
+    for (Component* component : components) {
+      begin(component->name());
+      const bool stopped = component->Stop(deadline);
+      absl::MutexLock lock(&progress->mu);
+      if (!stopped) progress->not_stopped.push_back(progress->step);
+    }
+    absl::MutexLock lock(&progress->mu);
+    progress->step.clear();
+    progress->finished = true;
+  });
+
+  std::vector<std::string> still_running;
+  bool finished;
+  {
+    absl::MutexLock progress_lock(&progress->mu);
+    auto done = [&progress]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(progress->mu) { return progress->finished; };
+    progress->mu.AwaitWithDeadline(absl::Condition(&done), deadline);
+    finished = progress->finished;
+    still_running = progress->not_stopped;
+    if (!finished) still_running.push_back(progress->step);
+  }
+  if (finished) {
+    steps.join();  // it has finished its work: this only waits for the thread to end
+  } else {
+    steps.detach();  // it holds `progress`, and uses the parts and the (then leaked) gRPC server
+    abandoned_ = true;
+  }
+  if (!still_running.empty()) {
+    shutdown_result_ = absl::DeadlineExceededError(
+        absl::StrCat("still running at the shutdown deadline (",
+                     absl::FormatDuration(options_.shutdown_timeout + kShutdownGrace),
+                     "): ", absl::StrJoin(still_running, ", ")));
+  }
+  return shutdown_result_;
 }
 
 }  // namespace whalefeed::server

@@ -4,9 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/in_memory_store.h"
+#include "server/health_prober.h"
+#include "server/health_service.h"
 #include "server/whaled_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
+#include "whalefeed/v1/feed_service.grpc.pb.h"
+#include "whalefeed/v1/market_service.grpc.pb.h"
+#include "whalefeed/v1/sync_service.grpc.pb.h"
+#include "whalefeed/v1/whale_service.grpc.pb.h"
 
 namespace whalefeed {
 namespace {
@@ -37,9 +43,11 @@ class WhalectlTest : public ::testing::Test {
   void SetUp() override {
     server::WhaledServerOptions options;
     options.listen = "127.0.0.1:0";
-    auto started = server::WhaledServer::Start(
-        options, &store_,
-        [] { return absl::UnavailableError("the test's database is never ready"); }, &clock_);
+    server::WhaledParts parts;
+    parts.health = &health_;
+    parts.services = {&market_service_, &whale_service_, &feed_service_, &sync_service_};
+    parts.components = {&prober_};
+    auto started = server::WhaledServer::Start(options, std::move(parts));
     ASSERT_OK(started.status());
     server_ = *std::move(started);
     address_ = absl::StrCat("--server=127.0.0.1:", server_->port());
@@ -47,12 +55,24 @@ class WhalectlTest : public ::testing::Test {
 
   FakeClock clock_;
   db::InMemoryStore store_;
+  server::HealthService health_;
+  server::HealthProber prober_{
+      &store_,
+      [] { return absl::UnavailableError("the test's database is never ready"); },
+      &health_,
+      &clock_,
+      {}};
+  // As in whaled: every whalefeed.v1 method answers UNIMPLEMENTED until it is built.
+  v1::MarketService::Service market_service_;
+  v1::WhaleService::Service whale_service_;
+  v1::FeedService::Service feed_service_;
+  v1::SyncService::Service sync_service_;
   std::unique_ptr<server::WhaledServer> server_;
   std::string address_;
 };
 
 TEST_F(WhalectlTest, HealthServingExitsZero) {
-  server_->health().SetStatus("test.service", HealthResponse::SERVING);
+  health_.SetStatus("test.service", HealthResponse::SERVING);
   Result r = Whalectl({address_, "health", "test.service"});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "SERVING\n");
@@ -65,7 +85,7 @@ TEST_F(WhalectlTest, HealthNotServingExitsOne) {
 }
 
 TEST_F(WhalectlTest, HealthOfANamedService) {
-  server_->health().SetStatus("test.other", HealthResponse::SERVING);
+  health_.SetStatus("test.other", HealthResponse::SERVING);
   EXPECT_EQ(Whalectl({address_, "health", "test.other"}).code, 0);
   Result unknown = Whalectl({address_, "health", "nope"});
   EXPECT_EQ(unknown.code, 2);

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
-#include "common/grpc_status.h"
 #include "common/status_macros.h"
 #include "tests/testing/status_matchers.h"
 
@@ -33,18 +32,6 @@ TEST(StatusMacrosTest, PassValuesAndReturnErrors) {
   EXPECT_THAT(Quarter(6), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_OK(CheckEven(4));
   EXPECT_THAT(CheckEven(3), StatusIs(absl::StatusCode::kInvalidArgument, "odd"));
-}
-
-TEST(GrpcStatusTest, CodesAndMessagesRoundTrip) {
-  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-  const grpc::Status unavailable = ToGrpcStatus(absl::UnavailableError("database down"));
-  EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(unavailable.error_message(), "database down");
-  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ToGrpcStatus(absl::OutOfRangeError("x")).error_code(), grpc::StatusCode::OUT_OF_RANGE);
-  EXPECT_THAT(FromGrpcStatus(grpc::Status(grpc::StatusCode::NOT_FOUND, "no market 5")),
-              StatusIs(absl::StatusCode::kNotFound, "no market 5"));
 }
 
 TEST(FakeClockTest, MovesOnlyWhenTold) {

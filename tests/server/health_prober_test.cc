@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/notification.h"
 #include "db/in_memory_store.h"
 #include "tests/testing/status_matchers.h"
 
@@ -11,6 +12,7 @@ namespace whalefeed::server {
 namespace {
 
 using Health = grpc::health::v1::HealthCheckResponse;
+using ::whalefeed::testing::StatusIs;
 
 class HealthProberTest : public ::testing::Test {
  protected:
@@ -106,6 +108,46 @@ TEST_F(HealthProberTest, JobsAreNotServingWhileTheDatabaseIsDown) {
   store_.SetAvailable(false);
   EXPECT_FALSE(prober.ProbeOnce());
   EXPECT_EQ(Status("whalefeed.sync.stats"), Health::NOT_SERVING);
+}
+
+// The prober as a component, on its own thread (real time: these wait for the thread).
+
+TEST_F(HealthProberTest, StopEndsAnIdleLoopAtOnce) {
+  HealthProberOptions options;
+  options.interval = absl::Hours(1);  // the loop waits between probes, not on this
+  HealthProber prober(
+      &store_, [] { return absl::OkStatus(); }, &health_, &clock_, options);
+  EXPECT_EQ(prober.name(), "health-prober");
+  EXPECT_TRUE(prober.Stop(absl::Now()));  // never started
+  ASSERT_OK(prober.Start());
+  EXPECT_THAT(prober.Start(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(prober.Stop(absl::Now() + absl::Seconds(30)));
+  ASSERT_OK(prober.Start());  // it can run again
+  EXPECT_TRUE(prober.Stop(absl::Now() + absl::Seconds(30)));
+}
+
+TEST_F(HealthProberTest, StopDoesNotWaitForABlockedProbePastItsDeadline) {
+  absl::Notification entered, release;
+  HealthProber prober(&store_,
+                      [&] {
+                        // As a database call that hangs: the first probe blocks until released.
+                        if (!entered.HasBeenNotified()) entered.Notify();
+                        release.WaitForNotification();
+                        return absl::OkStatus();
+                      },
+                      &health_, &clock_, {});
+  ASSERT_OK(prober.Start());
+  entered.WaitForNotification();
+
+  const absl::Time begin = absl::Now();
+  EXPECT_FALSE(prober.Stop(begin + absl::Milliseconds(100)));
+  const absl::Duration took = absl::Now() - begin;
+  EXPECT_GE(took, absl::Milliseconds(100));
+  EXPECT_LT(took, absl::Seconds(2));
+
+  // Once the call returns, the loop ends without another probe, and Stop says so.
+  release.Notify();
+  EXPECT_TRUE(prober.Stop(absl::Now() + absl::Seconds(30)));
 }
 
 }  // namespace

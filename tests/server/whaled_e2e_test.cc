@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -39,9 +40,11 @@ using ::whalefeed::testing::Subprocess;
 constexpr char kWhaled[] = WHALED_PATH;
 
 // Starts whaled on a free port; returns the port it printed.
-absl::StatusOr<int> StartWhaled(const std::string& dsn_url, std::unique_ptr<Subprocess>* process) {
+absl::StatusOr<int> StartWhaled(const std::string& dsn_url, std::unique_ptr<Subprocess>* process,
+                                const std::string& shutdown_timeout = "5s") {
   auto started = Subprocess::Start({kWhaled, "--listen=127.0.0.1:0", "--mysql_dsn=" + dsn_url,
-                                    "--health_probe_interval=200ms", "--shutdown_timeout=5s"});
+                                    "--health_probe_interval=200ms",
+                                    "--shutdown_timeout=" + shutdown_timeout});
   if (!started.ok()) return started.status();
   *process = *std::move(started);
   absl::StatusOr<std::string> line = (*process)->WaitForLine("listening on", absl::Seconds(30));
@@ -252,6 +255,67 @@ TEST(WhaledEndToEndTest, ReflectionHealthDatabaseOutageAndGracefulShutdown) {
   EXPECT_EQ(code, 0) << whaled->Output();
   EXPECT_LT(took, absl::Seconds(4)) << "the shutdown deadline is 5s: nothing should wait for it";
   EXPECT_THAT(whaled->Output(), ::testing::HasSubstr("stopped cleanly"));
+  EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
+  EXPECT_EQ(stream_end.error_code(), grpc::StatusCode::UNAVAILABLE) << stream_end.error_message();
+}
+
+// A frozen database (SIGSTOP: its socket and connections stay, nothing answers) holds the prober
+// inside a database call for the store's 5 s timeout. SIGTERM must still end whaled within
+// --shutdown_timeout + 1 s: shutdown waits for nothing that is blocked on the database, and says
+// what it left behind.
+TEST(WhaledEndToEndTest, ShutdownIsBoundedWhileTheDatabaseIsFrozen) {
+  ::setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", /*overwrite=*/1);  // see above
+  constexpr absl::Duration kShutdownTimeout = absl::Seconds(2);
+  ASSERT_OK_AND_ASSIGN(auto mariadb, PrivateMariaDb::Create());
+  std::unique_ptr<Subprocess> whaled;
+  ASSERT_OK_AND_ASSIGN(int port, StartWhaled(testing::DsnToUrl(mariadb->Dsn("whalefeed_frozen")),
+                                             &whaled, absl::FormatDuration(kShutdownTimeout)));
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  auto health = Health::NewStub(channel);
+  ASSERT_OK(WaitForHealth(*health, "", HealthCheckResponse::SERVING, absl::Seconds(30)))
+      << whaled->Output();
+
+  grpc::ClientContext watch_context;
+  auto open_watch = health->Watch(&watch_context, HealthCheckRequest());
+  HealthCheckResponse first;
+  ASSERT_TRUE(open_watch->Read(&first));
+  ASSERT_EQ(first.status(), HealthCheckResponse::SERVING);
+  std::vector<HealthCheckResponse::ServingStatus> seen;
+  grpc::Status stream_end;
+  std::thread reader([&] {
+    HealthCheckResponse next;
+    while (open_watch->Read(&next)) seen.push_back(next.status());
+    stream_end = open_watch->Finish();
+  });
+  // The reader ends with the stream, at the latest when whaled is gone.
+  absl::Cleanup join_reader = [&] {
+    whaled->Signal(SIGKILL);
+    reader.join();
+  };
+
+  ASSERT_OK(mariadb->Pause());
+  absl::Cleanup resume = [&] { (void)mariadb->Resume(); };
+  // The prober pings every 200 ms and each ping now blocks for 5 s: one second after the freeze it
+  // is inside one (no event shows that from outside, hence the wait).
+  absl::SleepFor(absl::Seconds(1));
+
+  const absl::Time begin = absl::Now();
+  whaled->Signal(SIGTERM);
+  absl::StatusOr<int> code = whaled->Wait(absl::Seconds(30));
+  const absl::Duration took = absl::Now() - begin;
+  std::printf("whaled exited %s after SIGTERM with its database frozen (--shutdown_timeout=%s)\n",
+              absl::FormatDuration(took).c_str(), absl::FormatDuration(kShutdownTimeout).c_str());
+  ASSERT_OK(code.status()) << whaled->Output();
+  EXPECT_LT(took, kShutdownTimeout + absl::Seconds(1)) << whaled->Output();
+  // It says that it did not stop cleanly, and what it left running.
+  EXPECT_EQ(*code, 1) << whaled->Output();
+  absl::StatusOr<std::string> last = whaled->WaitForLine("did not stop cleanly", absl::Seconds(1));
+  ASSERT_OK(last.status());
+  std::printf("%s\n", last->c_str());
+  EXPECT_THAT(*last, ::testing::HasSubstr("health-prober"));
+  std::move(join_reader).Invoke();
+  // The open stream was told first.
   EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
   EXPECT_EQ(stream_end.error_code(), grpc::StatusCode::UNAVAILABLE) << stream_end.error_message();
 }
