@@ -446,6 +446,22 @@ TEST_F(MySqlStoreFixture, ThePreparedStatementCacheIsBounded) {
   EXPECT_EQ(closed(), 16);  // 20 prepared, the 4 most recent kept
 }
 
+TEST_F(MySqlStoreFixture, ADedicatedConnectionHasItsOwnSessionSettings) {
+  MySqlSessionOptions session;
+  session.idle_timeout = absl::Seconds(7);
+  session.lock_wait_timeout = absl::Seconds(2);
+  ASSERT_OK_AND_ASSIGN(auto c, store_->OpenDedicatedConnection(session));
+  EXPECT_EQ(QueryInt(*c, "SELECT @@SESSION.wait_timeout"), 7);
+  EXPECT_EQ(QueryInt(*c, "SELECT @@SESSION.innodb_lock_wait_timeout"), 2);
+  EXPECT_EQ(store_->pool().open_connections(), 1);  // outside the pool: only the fixture's own
+  // The pool's sessions keep theirs.
+  ASSERT_OK(store_->pool().Run("test", [](MySqlConnection& pooled) {
+    EXPECT_EQ(QueryInt(pooled, "SELECT @@SESSION.innodb_lock_wait_timeout"), 3);
+    EXPECT_EQ(QueryInt(pooled, "SELECT @@SESSION.time_zone = '+00:00'"), 1);
+    return absl::OkStatus();
+  }));
+}
+
 TEST_F(MySqlStoreFixture, MigrationsWaitForTheLockLongerThanTheReadTimeout) {
   // Another replica is migrating: it holds the lock for longer than a pooled connection's read
   // timeout. PrepareDatabase waits on a connection of its own and succeeds.
