@@ -3,7 +3,17 @@
 
 WF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-wf_log() { printf '[whalefeed] %s\n' "$*" >&2; }
+# Never fails: a log line that cannot be written (the terminal or the pipe it went to is gone, e.g. tee after
+# Ctrl-C) must not stop the script, least of all its cleanup.
+wf_log() { printf '[whalefeed] %s\n' "$*" >&2 2>/dev/null || true; }
+
+# wf_cleanup_guard: the first thing a cleanup (trap handler) runs, so that it finishes whatever the output is
+# connected to. After Ctrl-C on `deploy/run | tee run.log` tee is gone: a write to it raises SIGPIPE, which
+# kills bash by default, and fails under `set -e`; a second Ctrl-C would interrupt the cleanup too.
+wf_cleanup_guard() {
+  trap '' INT TERM HUP PIPE
+  set +e
+}
 
 # Installs the packages of deploy/packages.txt that are missing (apt-get, non-interactive, idempotent).
 wf_install_packages() {
@@ -29,9 +39,9 @@ wf_install_packages() {
 wf_build() {
   local dir=$1 type=$2 targets=$3
   shift 3
-  mkdir -p "$WF_ROOT/.local"
-  cmake -S "$WF_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >"$WF_ROOT/.local/cmake.log" 2>&1 ||
-    { cat "$WF_ROOT/.local/cmake.log" >&2; return 1; }
+  mkdir -p "$dir"
+  cmake -S "$WF_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir/configure.log" 2>&1 ||
+    { cat "$dir/configure.log" >&2; return 1; }
   wf_log "building $targets in ${dir#$WF_ROOT/} ($(nproc) jobs)"
   # shellcheck disable=SC2086
   cmake --build "$dir" -j "$(nproc)" --target $targets
