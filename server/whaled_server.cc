@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/leak.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
@@ -122,7 +123,7 @@ WhaledServer::~WhaledServer() {
   (void)Shutdown();
   absl::MutexLock lock(&shutdown_mu_);
   // The shutdown thread may still be inside server_->Shutdown() or Wait().
-  if (abandoned_) (void)server_.release();
+  if (abandoned_) LeakOnPurpose(server_.release());
 }
 
 absl::Status WhaledServer::Shutdown() {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/leak.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/status_matchers.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
@@ -206,7 +207,7 @@ TEST_F(WhaledServerTest, AComponentThatFailsToStartStopsThoseStartedBefore) {
 // these tests leak them, as whaled exits without destroying them.
 
 TEST_F(WhaledServerTest, ShutdownReturnsByItsDeadlineWhenAComponentIsBlocked) {
-  auto* blocked = new BlockedComponent;
+  auto* blocked = LeakOnPurpose(new BlockedComponent);
   RecordingComponent after("after", &log_);
   ASSERT_OK_AND_ASSIGN(auto server, StartServer({}, {blocked, &after}, absl::Milliseconds(200)));
   const absl::Time begin = absl::Now();
@@ -222,7 +223,7 @@ TEST_F(WhaledServerTest, ShutdownReturnsByItsDeadlineWhenAComponentIsBlocked) {
 }
 
 TEST_F(WhaledServerTest, ShutdownReturnsByItsDeadlineWhenAComponentBreaksItsContract) {
-  auto* stubborn = new StubbornComponent;
+  auto* stubborn = LeakOnPurpose(new StubbornComponent);
   ASSERT_OK_AND_ASSIGN(auto server, StartServer({}, {stubborn}, absl::Milliseconds(200)));
   const absl::Time begin = absl::Now();
   EXPECT_THAT(server->Shutdown(),
@@ -233,7 +234,7 @@ TEST_F(WhaledServerTest, ShutdownReturnsByItsDeadlineWhenAComponentBreaksItsCont
 }
 
 TEST_F(WhaledServerTest, ShutdownReturnsByItsDeadlineWhenACallDoesNotEnd) {
-  auto* markets = new StuckMarketService;
+  auto* markets = LeakOnPurpose(new StuckMarketService);
   ASSERT_OK_AND_ASSIGN(auto server, StartServer({markets}, {}, absl::Milliseconds(200)));
   auto channel = Connect(*server);
   grpc::StatusCode call_code = grpc::StatusCode::OK;
