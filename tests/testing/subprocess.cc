@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,9 +48,15 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::s
   if (streams == Streams::kSeparate && ::pipe2(err, O_CLOEXEC) != 0) {
     return absl::InternalError("pipe2 failed");
   }
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // The child dies with the test, also when a crash or a sanitizer ends the test before its
+    // destructors run (a server left running would hold its port, socket or data folder). The
+    // signal follows the thread that forked: start subprocesses from a thread that outlives them.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(streams == Streams::kSeparate ? err[1] : out[1], STDERR_FILENO);
     int devnull = ::open("/dev/null", O_RDONLY);

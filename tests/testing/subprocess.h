@@ -19,7 +19,9 @@
 
 namespace whalefeed::testing {
 
-// Thread-safe. The destructor kills (SIGKILL) a child that is still running.
+// Thread-safe. The destructor kills (SIGKILL) a child that is still running, and so does the end
+// of the thread that started it (also when the test dies without running destructors): start a
+// child from a thread that outlives it, e.g. the test's own.
 class Subprocess {
  public:
   enum class Streams { kMerged, kSeparate };
