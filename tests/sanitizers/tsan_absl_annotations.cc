@@ -31,7 +31,8 @@
 // - Mutex::~Mutex: __tsan_mutex_destroy after, so TSan reports destroying a locked mutex and
 //   forgets it.
 //
-// Not covered: absl::BlockingCounter and absl::Barrier (our code uses neither).
+// Not wrapped themselves: absl::BlockingCounter and absl::Barrier (tests use them). They synchronise
+// through their own absl::Mutex, whose calls reach the definitions here.
 // tsan_absl_annotations_test.cc shows that TSan reports a race on data guarded by the real
 // absl::Mutex without these annotations, and none with them.
 
