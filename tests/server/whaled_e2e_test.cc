@@ -58,6 +58,44 @@ absl::StatusOr<int> StartWhaled(const std::string& dsn_url, std::unique_ptr<Subp
   return port;
 }
 
+// A Health.Watch stream of "", opened while the server is SERVING and then read on a thread of its
+// own until it ends: what it saw after that first answer, and how it ended.
+class OpenWatch {
+ public:
+  explicit OpenWatch(Health::Stub& stub) : stream_(stub.Watch(&context_, HealthCheckRequest())) {
+    HealthCheckResponse first;
+    first_read_ = stream_->Read(&first);
+    first_ = first.status();
+    reader_ = std::thread([this] {
+      HealthCheckResponse next;
+      while (stream_->Read(&next)) seen_.push_back(next.status());
+      end_ = stream_->Finish();
+    });
+  }
+  ~OpenWatch() {
+    context_.TryCancel();  // a test that failed early may leave the server running
+    Join();
+  }
+
+  bool opened_serving() const { return first_read_ && first_ == HealthCheckResponse::SERVING; }
+  // Waits for the stream to end (at the latest when the server is gone).
+  void Join() {
+    if (reader_.joinable()) reader_.join();
+  }
+  // After Join: the statuses after the first, and the stream's end.
+  const std::vector<HealthCheckResponse::ServingStatus>& seen() const { return seen_; }
+  const grpc::Status& end() const { return end_; }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> stream_;
+  bool first_read_ = false;
+  HealthCheckResponse::ServingStatus first_ = HealthCheckResponse::UNKNOWN;
+  std::vector<HealthCheckResponse::ServingStatus> seen_;
+  grpc::Status end_;
+  std::thread reader_;
+};
+
 // Follows Health.Watch until `service` reports `want`, so the test waits on events, not on sleeps.
 absl::Status WaitForHealth(Health::Stub& stub, const std::string& service,
                            HealthCheckResponse::ServingStatus want, absl::Duration timeout) {
@@ -233,30 +271,19 @@ TEST(WhaledEndToEndTest, ReflectionHealthDatabaseOutageAndGracefulShutdown) {
 
   // SIGTERM with a stream open: the stream sees NOT_SERVING and then ends with UNAVAILABLE (so
   // clients resume elsewhere), and whaled exits cleanly well within its shutdown deadline.
-  grpc::ClientContext watch_context;
-  HealthCheckRequest watch_request;
-  auto open_watch = health->Watch(&watch_context, watch_request);
-  HealthCheckResponse first;
-  ASSERT_TRUE(open_watch->Read(&first));
-  EXPECT_EQ(first.status(), HealthCheckResponse::SERVING);
-  std::vector<HealthCheckResponse::ServingStatus> seen;
-  grpc::Status stream_end;
-  std::thread reader([&] {
-    HealthCheckResponse next;
-    while (open_watch->Read(&next)) seen.push_back(next.status());
-    stream_end = open_watch->Finish();
-  });
+  OpenWatch watch(*health);
+  ASSERT_TRUE(watch.opened_serving());
   const absl::Time begin = absl::Now();
   whaled->Signal(SIGTERM);
   ASSERT_OK_AND_ASSIGN(int code, whaled->Wait(absl::Seconds(20)));
   const absl::Duration took = absl::Now() - begin;
-  reader.join();
+  watch.Join();
   std::printf("whaled stopped %s after SIGTERM\n", absl::FormatDuration(took).c_str());
   EXPECT_EQ(code, 0) << whaled->Output();
   EXPECT_LT(took, absl::Seconds(4)) << "the shutdown deadline is 5s: nothing should wait for it";
   EXPECT_THAT(whaled->Output(), ::testing::HasSubstr("stopped cleanly"));
-  EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
-  EXPECT_EQ(stream_end.error_code(), grpc::StatusCode::UNAVAILABLE) << stream_end.error_message();
+  EXPECT_THAT(watch.seen(), ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
+  EXPECT_EQ(watch.end().error_code(), grpc::StatusCode::UNAVAILABLE) << watch.end().error_message();
 }
 
 // A frozen database (SIGSTOP: its socket and connections stay, nothing answers) holds the prober
@@ -276,22 +303,12 @@ TEST(WhaledEndToEndTest, ShutdownIsBoundedWhileTheDatabaseIsFrozen) {
   ASSERT_OK(WaitForHealth(*health, "", HealthCheckResponse::SERVING, absl::Seconds(30)))
       << whaled->Output();
 
-  grpc::ClientContext watch_context;
-  auto open_watch = health->Watch(&watch_context, HealthCheckRequest());
-  HealthCheckResponse first;
-  ASSERT_TRUE(open_watch->Read(&first));
-  ASSERT_EQ(first.status(), HealthCheckResponse::SERVING);
-  std::vector<HealthCheckResponse::ServingStatus> seen;
-  grpc::Status stream_end;
-  std::thread reader([&] {
-    HealthCheckResponse next;
-    while (open_watch->Read(&next)) seen.push_back(next.status());
-    stream_end = open_watch->Finish();
-  });
-  // The reader ends with the stream, at the latest when whaled is gone.
+  OpenWatch watch(*health);
+  ASSERT_TRUE(watch.opened_serving());
+  // The stream ends at the latest when whaled is gone.
   absl::Cleanup join_reader = [&] {
     whaled->Signal(SIGKILL);
-    reader.join();
+    watch.Join();
   };
 
   ASSERT_OK(mariadb->Pause());
@@ -316,8 +333,8 @@ TEST(WhaledEndToEndTest, ShutdownIsBoundedWhileTheDatabaseIsFrozen) {
   EXPECT_THAT(*last, ::testing::HasSubstr("health-prober"));
   std::move(join_reader).Invoke();
   // The open stream was told first.
-  EXPECT_THAT(seen, ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
-  EXPECT_EQ(stream_end.error_code(), grpc::StatusCode::UNAVAILABLE) << stream_end.error_message();
+  EXPECT_THAT(watch.seen(), ::testing::ElementsAre(HealthCheckResponse::NOT_SERVING));
+  EXPECT_EQ(watch.end().error_code(), grpc::StatusCode::UNAVAILABLE) << watch.end().error_message();
 }
 
 }  // namespace
