@@ -17,18 +17,16 @@ std::string SqlTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S", t, absl::UTCTimeZone());
 }
 
-// An enum stored as its number (as in the whalefeed.v1 API); `last` is its highest value.
-template <typename Enum>
-absl::StatusOr<Enum> GetEnum(sql::ResultSet& rs, const char* column, Enum last) {
+}  // namespace
+
+absl::StatusOr<int> GetEnumNumber(sql::ResultSet& rs, const char* column, int last) {
   const int value = rs.getInt(column);
-  if (value < 0 || value > static_cast<int>(last)) {
+  if (value < 0 || value > last) {
     return absl::InternalError(
         absl::StrCat("column ", column, " holds ", value, ", which is not a known value"));
   }
-  return static_cast<Enum>(value);
+  return value;
 }
-
-}  // namespace
 
 void SetTime(sql::PreparedStatement& ps, int index, absl::Time t) {
   if (t == absl::InfinitePast()) {

@@ -29,6 +29,16 @@ absl::StatusOr<absl::Time> GetTime(sql::ResultSet& rs, const char* column);
 // parse.
 absl::StatusOr<std::string> GetDecimal(sql::ResultSet& rs, const char* column);
 
+// An enum column, stored as its number (as in the whalefeed.v1 API); `last` is the enum's highest
+// value. INTERNAL naming the column for a number outside it.
+absl::StatusOr<int> GetEnumNumber(sql::ResultSet& rs, const char* column, int last);
+template <typename Enum>
+absl::StatusOr<Enum> GetEnum(sql::ResultSet& rs, const char* column, Enum last) {
+  absl::StatusOr<int> number = GetEnumNumber(rs, column, static_cast<int>(last));
+  if (!number.ok()) return number.status();
+  return static_cast<Enum>(*number);
+}
+
 // IN lists are padded to a power of two by repeating their last id, so that a query has a handful
 // of shapes and each connection prepares each shape once.
 size_t InListSize(size_t n);

@@ -527,7 +527,7 @@ absl::Status MySqlStore::FinishSyncRun(const Fence& fence, int64_t run_id, RunSt
     read.setInt64(1, run_id);
     std::unique_ptr<sql::ResultSet> rs(read.executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("sync run ", run_id, " is not known"));
-    const auto stored_status = static_cast<RunStatus>(rs->getInt("status"));
+    ASSIGN_OR_RETURN(const RunStatus stored_status, GetEnum(*rs, "status", RunStatus::kFailed));
     if (stored_status != RunStatus::kRunning) {
       ASSIGN_OR_RETURN(const absl::Time ended, GetTime(*rs, "ended_time"));
       if (stored_status == status && rs->getInt64("item_count") == item_count &&
@@ -563,8 +563,8 @@ absl::StatusOr<std::vector<SyncJobSummary>> MySqlStore::GetSyncJobSummaries() {
       SyncJobSummary job;
       SyncRun& run = job.latest;
       run.run_id = rs->getInt64("id");
-      run.job = static_cast<SyncJob>(rs->getInt("job"));
-      run.status = static_cast<RunStatus>(rs->getInt("status"));
+      ASSIGN_OR_RETURN(run.job, GetEnum(*rs, "job", SyncJob::kCleanup));
+      ASSIGN_OR_RETURN(run.status, GetEnum(*rs, "status", RunStatus::kFailed));
       ASSIGN_OR_RETURN(run.started_time, GetTime(*rs, "started_time"));
       ASSIGN_OR_RETURN(run.ended_time, GetTime(*rs, "ended_time"));
       run.item_count = rs->getInt64("item_count");

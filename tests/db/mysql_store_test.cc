@@ -377,6 +377,11 @@ TEST_F(MySqlStoreFixture, StoredValuesThatDoNotParseAreErrorsNamingTheColumn) {
               StatusIs(absl::StatusCode::kInternal, HasSubstr("created_time")));
   other_->Execute("UPDATE markets SET created_time = NULL, status = 42 WHERE market_id = 1");
   EXPECT_THAT(store_->GetMarket(1), StatusIs(absl::StatusCode::kInternal, HasSubstr("status")));
+  other_->Execute(
+      "INSERT INTO sync_logs (job, status, started_time, error, replica_id) VALUES (9, 1, "
+      "UTC_TIMESTAMP(6), '', 'r')");
+  EXPECT_THAT(store_->GetSyncJobSummaries(),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("job")));
 }
 
 TEST_F(MySqlStoreFixture, ValuesTheColumnCannotHoldAreInvalidArgument) {
