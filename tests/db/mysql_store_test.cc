@@ -89,6 +89,15 @@ void FillPool(MySqlStore& store) {
   EXPECT_EQ(store.pool().idle_connections(), n);
 }
 
+// A migrated store whose pool is full of idle connections (see FillPool).
+absl::StatusOr<std::unique_ptr<MySqlStore>> FilledStore(const MySqlStoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<MySqlStore>> store = MySqlStore::Create(options);
+  if (!store.ok()) return store.status();
+  if (absl::Status s = (*store)->PrepareDatabase(); !s.ok()) return s;
+  FillPool(**store);
+  return store;
+}
+
 struct MySqlUnderTest : StoreUnderTest {
   std::unique_ptr<TestDatabase> database;
   std::unique_ptr<MySqlStore> mysql;
@@ -194,23 +203,18 @@ TEST(MySqlStoreTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_OK_AND_ASSIGN(auto server, PrivateMariaDb::Create());
   MySqlStoreOptions options = Options(server->Dsn("restarts"));
   options.pool.max_connections = 4;
-  ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
-  ASSERT_OK(store->PrepareDatabase());
-  FillPool(*store);  // with idle connections, all of which die with the server
-  ASSERT_OK(store
-                ->TrackWhale("0x" + std::string(40, 'a'), "before", WhaleSource::kApi,
-                             absl::FromUnixSeconds(1767225600))
-                .status());
+  // Its idle connections all die with the server.
+  ASSERT_OK_AND_ASSIGN(auto store, FilledStore(options));
+  ASSERT_OK(store->TrackWhale(kWallet, "before", WhaleSource::kApi, kT0).status());
 
   ASSERT_OK(server->Stop());
   EXPECT_THAT(store->Ping(), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(store->GetWhale("0x" + std::string(40, 'a')),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store->GetWhale(kWallet), StatusIs(absl::StatusCode::kUnavailable));
 
   ASSERT_OK(server->Start());
   // The first call after the restart works: the failed calls dropped the dead pooled connections.
   EXPECT_OK(store->Ping());
-  ASSERT_OK_AND_ASSIGN(Whale whale, store->GetWhale("0x" + std::string(40, 'a')));
+  ASSERT_OK_AND_ASSIGN(Whale whale, store->GetWhale(kWallet));
   EXPECT_EQ(whale.label, "before");
 }
 
@@ -218,9 +222,7 @@ TEST(MySqlStoreTest, DroppingConnectionsToAFrozenServerDoesNotWaitForIt) {
   ASSERT_OK_AND_ASSIGN(auto server, PrivateMariaDb::Create());
   MySqlStoreOptions options = Options(server->Dsn("frozen"));
   options.pool.max_connections = 3;
-  ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
-  ASSERT_OK(store->PrepareDatabase());
-  FillPool(*store);
+  ASSERT_OK_AND_ASSIGN(auto store, FilledStore(options));
   ASSERT_OK_AND_ASSIGN(auto dedicated, store->OpenDedicatedConnection(options.pool.session));
   dedicated->Prepare("SELECT 1");
 
@@ -262,9 +264,7 @@ TEST(MySqlStoreTest, FirstCallAfterARestartWithNoCallsInBetweenSucceeds) {
   // Check every idle connection before use: a restart here can be faster than the default
   // threshold.
   options.pool.check_idle_after = absl::ZeroDuration();
-  ASSERT_OK_AND_ASSIGN(auto store, MySqlStore::Create(options));
-  ASSERT_OK(store->PrepareDatabase());
-  FillPool(*store);
+  ASSERT_OK_AND_ASSIGN(auto store, FilledStore(options));
   ASSERT_OK(store->TrackWhale(kWallet, "before", WhaleSource::kApi, kT0).status());
 
   ASSERT_OK(server->Stop());
