@@ -66,6 +66,7 @@ enum class Outcome { kUnspecified = 0, kYes, kNo };
 enum class Origin { kUnspecified = 0, kLive, kBackfill };
 enum class SyncJob { kUnspecified = 0, kMarkets, kWhaleTrades, kStats, kCleanup };
 enum class RunStatus { kUnspecified = 0, kRunning, kCompleted, kFailed };
+enum class StatsWindow { kUnspecified = 0, k24h, k7d, k30d, kAll };
 
 struct Market {
   int64_t market_id = 0;
@@ -136,6 +137,25 @@ struct Activity {
   absl::Time traded_time = absl::InfinitePast();
   absl::Time ingested_time = absl::InfinitePast();  // set by the store from `now`
   Origin origin = Origin::kUnspecified;
+};
+
+// One wallet's figures over one window (whale_stats). Only BUY and SELL count as trades; all-time
+// figures are running totals that retention never reduces.
+struct WhaleStats {
+  std::string wallet;
+  StatsWindow window = StatsWindow::kUnspecified;
+  std::string volume_usd = "0";
+  std::string buy_volume_usd = "0";
+  std::string sell_volume_usd = "0";
+  std::string realized_profit_usd = "0";
+  std::string largest_trade_usd = "0";
+  std::string average_trade_usd = "0";
+  int64_t trade_count = 0;
+  int64_t markets_traded = 0;
+  absl::Time first_trade_time = absl::InfinitePast();
+  absl::Time last_trade_time = absl::InfinitePast();
+  int32_t rank = 0;  // by volume within the window; 0 = unranked
+  absl::Time computed_time = absl::InfinitePast();
 };
 
 // Where a wallet's polling stands after a poll; written in the same transaction as the poll's
