@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/db/allocation_counter.h"
 #include "tests/testing/status_matchers.h"
 
 namespace whalefeed::db {
@@ -332,6 +333,39 @@ TEST(FilterTest, StringEscapes) {
   EXPECT_TRUE(MarketMatches(R"(title:"\"YES\"")", m));
   EXPECT_EQ(MustParse(FilterSchema::kMarket, R"(title:"a\"b\\c")").Canonical(),
             R"(title : "a\"b\\c")");
+}
+
+TEST(FilterTest, MatchingAllocatesNothing) {
+  const std::vector<Filter> activity = {
+      MustParse(FilterSchema::kActivity,
+                absl::StrCat("wallet = \"", kWallet,
+                             "\" AND amount_usd >= 10000 AND (side = BUY OR side = SELL)")),
+      MustParse(FilterSchema::kActivity,
+                "NOT (sequence > 5 AND traded_time < \"2026-01-01T00:00:00Z\") OR origin = LIVE "
+                "OR market_id != 3 OR root_market_id = 1 OR outcome = NO OR ingested_time >= "
+                "\"2026-01-01T00:00:00Z\""),
+      Filter(FilterSchema::kActivity),
+  };
+  const Filter market = MustParse(
+      FilterSchema::kMarket,
+      "title:\"BTC\" AND label:\"coin\" AND NOT label = \"x\" AND volume_24h > 1 AND "
+      "whale_volume_24h >= 0.5 AND status != RESOLVED AND cutoff_time > \"2026-01-01T00:00:00Z\"");
+  const Filter whale =
+      MustParse(FilterSchema::kWhale, "tracked = true AND label:\"FISH\" AND volume_usd > 1");
+  const db::Activity a = SampleActivity();
+  const Market m = SampleMarket();
+  const Whale w = SampleWhale();
+  const WhaleFilterStats stats{"50000.25", 17};
+  int matched = 0;
+  const int64_t before = testing::AllocationCount();
+  for (int i = 0; i < 100; ++i) {
+    for (const Filter& f : activity) matched += MatchesActivity(f, a);
+    matched += MatchesMarket(market, m, "2500.5");
+    matched += MatchesWhale(whale, w, stats);
+  }
+  const int64_t allocations = testing::AllocationCount() - before;
+  EXPECT_EQ(allocations, 0);
+  EXPECT_EQ(matched, 500);  // every filter above matches its sample
 }
 
 // ---------------------------------------------------------------------------------------------
