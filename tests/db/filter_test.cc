@@ -636,6 +636,9 @@ TEST(FilterSqlShapeTest, AMissingFieldExpressionIsInternal) {
   markets["label"] = {"ml.label", ""};
   EXPECT_THAT(ToSql(MustParse(FilterSchema::kMarket, "label = \"x\""), markets),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("$cond")));
+  markets["label"] = {"ml.label", "EXISTS (SELECT $cond) OR EXISTS (SELECT $cond)"};
+  EXPECT_THAT(ToSql(MustParse(FilterSchema::kMarket, "label = \"x\""), markets),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("exactly once")));
 }
 
 TEST(ScaledDecimalTest, ParsesExactly) {
