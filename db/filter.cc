@@ -305,7 +305,7 @@ std::string At(size_t pos) { return absl::StrCat(" at position ", pos + 1); }
 // `text` quoted for a message, shortened.
 std::string Quoted(absl::string_view text) {
   constexpr size_t kMax = 40;
-  if (text.size() > kMax) return absl::StrCat("\"", text.substr(0, kMax), "...\"");
+  if (text.size() > kMax) return absl::StrCat("\"", TruncateUtf8(text, kMax), "...\"");
   return absl::StrCat("\"", text, "\"");
 }
 
@@ -411,7 +411,8 @@ bool IsKeyword(const Token& t, absl::string_view keyword) {
 std::string Describe(const Token& t) {
   if (t.kind == TokenKind::kEnd) return "the end of the filter";
   if (t.kind == TokenKind::kString) {  // already quoted
-    return t.text.size() > 42 ? absl::StrCat(t.text.substr(0, 41), "...\"") : std::string(t.text);
+    return t.text.size() > 42 ? absl::StrCat(TruncateUtf8(t.text, 41), "...\"")
+                              : std::string(t.text);
   }
   return Quoted(t.text);
 }
@@ -1042,6 +1043,14 @@ std::string LikeEscape(absl::string_view s) {
   return out;
 }
 
+int Occurrences(absl::string_view text, absl::string_view part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != absl::string_view::npos; at = text.find(part, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 class SqlCompiler {
  public:
   SqlCompiler(FilterSchema schema, const SqlFieldMap& fields) : schema_(schema), fields_(fields) {}
@@ -1080,9 +1089,9 @@ class SqlCompiler {
           absl::StrCat("filter: no SQL expression given for field ", spec.name));
     }
     const SqlField& field = it->second;
-    if (spec.repeated && !absl::StrContains(field.any, "$cond")) {
+    if (spec.repeated && Occurrences(field.any, "$cond") != 1) {
       return absl::InternalError(absl::StrCat("filter: repeated field ", spec.name,
-                                              " needs an `any` template with $cond"));
+                                              " needs an `any` template with $cond exactly once"));
     }
     SqlFilter cond;
     Condition(r, field.expression, &cond);

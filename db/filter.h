@@ -25,7 +25,9 @@
 //
 // Operators per field type: integers, decimals and times take = != < <= > >=; strings, enums and
 // booleans take = and != (and ":" where the field says so). String "=" is exact (case-sensitive,
-// trailing spaces significant); ":" is a case-insensitive substring match. A restriction on a time
+// trailing spaces significant); ":" is a case-insensitive substring match (letters folded as
+// MySQL's LOWER() folds them in ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic; accents are
+// not removed: "é" does not match "e"). A restriction on a time
 // that is unset (InfinitePast, NULL in SQL) is false whatever its operator (so NOT of it is true).
 //
 // Field sets (schemas):
@@ -43,12 +45,25 @@
 //
 // Errors: anything the grammar or the schema refuses is INVALID_ARGUMENT with a message that starts
 // "filter: " and names the offending field or token and its position (1-based byte offset), e.g.
-//   filter: unknown field "foo" at position 1; fields: sequence, wallet, ...
+//   filter: unknown field "foo" at position 1; activity fields are sequence, wallet, ...
+//   filter: AND and OR mixed without parentheses at position 30: add parentheses ...
 // Bounds against abuse: at most kMaxFilterBytes bytes, kMaxFilterRestrictions restrictions and
 // kMaxFilterDepth levels of parentheses / NOT. An empty or whitespace-only filter matches
 // everything.
 //
 // A parsed Filter is immutable and thread-safe to share; evaluating it never allocates.
+//
+// Use:
+//   ASSIGN_OR_RETURN(db::Filter filter, db::ParseActivityFilter(request.filter()));
+//   // in memory (the feed):
+//   if (db::MatchesActivity(filter, activity)) ...
+//   // in SQL (db/mysql_filter.h binds the parameters):
+//   ASSIGN_OR_RETURN(db::SqlFilter where, db::ToSql(filter, fields));  // fields: see SqlFieldMap
+//   sql::PreparedStatement& ps = c.Prepare(absl::StrCat(
+//       "SELECT ... FROM whale_activity wa WHERE ", where.sql, " AND wa.sequence <= ? ..."));
+//   const int next = BindSqlParams(ps, 1, where.params);
+//   ps.setUInt64(next, high_water);
+//   // page tokens bind to filter.Canonical() (server/page_token.h).
 #ifndef WHALEFEED_DB_FILTER_H_
 #define WHALEFEED_DB_FILTER_H_
 

@@ -6,10 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tests/db/allocation_counter.h"
 #include "tests/testing/status_matchers.h"
 
@@ -565,6 +568,130 @@ TEST(FilterTest, GarbageNeverCrashes) {
   }
 }
 
+TEST(FilterTest, RandomTokenSequencesParseToTheirCanonicalMeaningOrFailCleanly) {
+  // Sequences of real tokens, mostly ill-formed: each either fails with a "filter: " message, or
+  // parses, and then its canonical text parses to the same canonical text and the same verdicts.
+  const std::vector<std::string> vocabulary = {"side",
+                                               "outcome",
+                                               "amount_usd",
+                                               "market_id",
+                                               "sequence",
+                                               "traded_time",
+                                               "wallet",
+                                               "origin",
+                                               "=",
+                                               "!=",
+                                               "<",
+                                               "<=",
+                                               ">",
+                                               ">=",
+                                               ":",
+                                               "(",
+                                               ")",
+                                               "NOT",
+                                               "-",
+                                               "AND",
+                                               "OR",
+                                               "and",
+                                               "or",
+                                               "BUY",
+                                               "\"sell\"",
+                                               "SIDE_MERGE",
+                                               "yes",
+                                               "LIVE",
+                                               "10000",
+                                               "10000.00",
+                                               "-5",
+                                               "0.5",
+                                               "42",
+                                               "\"2026-01-01T00:00:00Z\"",
+                                               absl::StrCat("\"", kWallet, "\""),
+                                               "\"x\"",
+                                               "true",
+                                               "1e5"};
+  std::vector<db::Activity> rows;
+  for (int i = 0; i < 8; ++i) {
+    db::Activity a = SampleActivity();
+    a.sequence = 40 + i;
+    a.side = static_cast<Side>(1 + i % 4);
+    a.outcome = static_cast<Outcome>(1 + i % 2);
+    a.amount_usd = i % 3 == 0 ? "10000" : i % 3 == 1 ? "0.5" : "-5";
+    a.market_id = i % 2 ? 42 : -5;
+    a.origin = static_cast<Origin>(1 + (i / 2) % 2);
+    a.traded_time = kT0 + absl::Hours(i - 4);
+    if (i == 7) a.wallet = kOtherWallet;
+    rows.push_back(a);
+  }
+  // Well-formed token sequences from the grammar, then 0 to 2 random edits (insert, delete or
+  // replace a token).
+  std::mt19937 rng(160);
+  auto pick = [&](const auto& pool) {
+    return pool[std::uniform_int_distribution<size_t>(0, pool.size() - 1)(rng)];
+  };
+  const std::vector<std::vector<std::string>> restrictions = {
+      {"side", "=", "BUY"},
+      {"side", "!=", "\"sell\""},
+      {"outcome", "=", "yes"},
+      {"amount_usd", ">=", "10000"},
+      {"amount_usd", "<", "0.5"},
+      {"market_id", "=", "-5"},
+      {"sequence", ">", "42"},
+      {"origin", "=", "LIVE"},
+      {"wallet", "=", absl::StrCat("\"", kWallet, "\"")},
+      {"traded_time", "<", "\"2026-01-01T00:00:00Z\""}};
+  std::function<void(int, std::vector<std::string>*)> generate =
+      [&](int depth, std::vector<std::string>* out) {
+        if (std::uniform_int_distribution<int>(0, 4)(rng) == 0)
+          out->push_back(pick(std::vector<std::string>{"NOT", "-"}));
+        if (depth == 0 || std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+          for (const std::string& t : pick(restrictions)) out->push_back(t);
+          return;
+        }
+        const std::string connective = pick(std::vector<std::string>{"AND", "OR", "and", "or"});
+        out->push_back("(");
+        const int n = std::uniform_int_distribution<int>(2, 3)(rng);
+        for (int i = 0; i < n; ++i) {
+          if (i > 0) out->push_back(connective);
+          generate(depth - 1, out);
+        }
+        out->push_back(")");
+      };
+  int parsed = 0;
+  for (int n = 0; n < 5000; ++n) {
+    std::vector<std::string> tokens;
+    generate(3, &tokens);
+    const int edits = std::uniform_int_distribution<int>(0, 2)(rng);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = std::uniform_int_distribution<size_t>(0, tokens.size() - 1)(rng);
+      switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+        case 0:
+          tokens.insert(tokens.begin() + at, pick(vocabulary));
+          break;
+        case 1:
+          if (tokens.size() > 1) tokens.erase(tokens.begin() + at);
+          break;
+        default:
+          tokens[at] = pick(vocabulary);
+      }
+    }
+    const std::string text = absl::StrJoin(tokens, " ");
+    absl::StatusOr<Filter> filter = ParseActivityFilter(text);
+    if (!filter.ok()) {
+      ASSERT_THAT(filter, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("filter: ")))
+          << text;
+      continue;
+    }
+    ++parsed;
+    const std::string canonical = filter->Canonical();
+    ASSERT_OK_AND_ASSIGN(Filter again, ParseActivityFilter(canonical));
+    ASSERT_EQ(again.Canonical(), canonical) << text;
+    for (const db::Activity& a : rows) {
+      ASSERT_EQ(MatchesActivity(*filter, a), MatchesActivity(again, a)) << text;
+    }
+  }
+  EXPECT_GT(parsed, 1000);  // the sequences reach the evaluator, not only the error paths
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQL compilation (shape; the agreement with the predicate is checked on MariaDB in
 // filter_sql_test).
@@ -636,6 +763,9 @@ TEST(FilterSqlShapeTest, AMissingFieldExpressionIsInternal) {
   markets["label"] = {"ml.label", ""};
   EXPECT_THAT(ToSql(MustParse(FilterSchema::kMarket, "label = \"x\""), markets),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("$cond")));
+  markets["label"] = {"ml.label", "EXISTS (SELECT $cond) OR EXISTS (SELECT $cond)"};
+  EXPECT_THAT(ToSql(MustParse(FilterSchema::kMarket, "label = \"x\""), markets),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("exactly once")));
 }
 
 TEST(ScaledDecimalTest, ParsesExactly) {
