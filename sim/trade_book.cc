@@ -131,8 +131,10 @@ int TradeBook::PickMarketLocked(int wallet, Stream& s, int64_t t) {
   }
   // Markets close and new ones open: a few random draws find one that trades at `t`.
   const std::vector<int>& all = world_->tradeable();
+  const int listed = world_->ListedTradeableCount(t);
+  if (listed == 0) return -1;
   for (int attempt = 0; attempt < 32; ++attempt) {
-    const int market = all[s.rng.UniformInt(0, all.size() - 1)];
+    const int market = all[s.rng.UniformInt(0, listed - 1)];
     if (world_->TradeableAt(markets[market], t)) return market;
   }
   return -1;

@@ -400,7 +400,8 @@ void World::GenerateMarkets() {
       c.yes_label = "Yes";
       c.no_label = "No";
       c.quote_token = parent.quote_token;
-      c.created_at = parent.created_at + static_cast<int64_t>(j) + 1;
+      // Children of a new market are listed with it (which keeps tradeable() in listing order).
+      c.created_at = parent.created_at + (fresh ? 0 : static_cast<int64_t>(j) + 1);
       c.cutoff_at = parent.cutoff_at;
       c.resolved_at = parent.resolved_at;
       c.status = actual_status;
@@ -493,6 +494,15 @@ MarketState World::StateAt(const Market& m, int64_t t) const {
     s.volume7d_centi += c.volume7d_centi;
   }
   return s;
+}
+
+int World::ListedTradeableCount(int64_t t) const {
+  const int64_t start = config_.start_unix;
+  return static_cast<int>(
+      std::partition_point(
+          tradeable_.begin(), tradeable_.end(),
+          [&](int index) { return std::max(markets_[index].created_at, start) <= t; }) -
+      tradeable_.begin());
 }
 
 bool World::TradeableAt(const Market& m, int64_t t) const {

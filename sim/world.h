@@ -140,8 +140,11 @@ class World {
   // Indices of top-level markets (binary and categorical parents), in id order.
   const std::vector<int>& top_level() const { return top_level_; }
   // Indices of markets that trade at some time (binaries and children Activated at the start or
-  // created later); TradeableAt says when.
+  // created later), in listing order (those listed at the start first); TradeableAt says when.
   const std::vector<int>& tradeable() const { return tradeable_; }
+  // How many of tradeable() are listed at Unix time t (a prefix, for t >= the start; at earlier
+  // times every market listed at the start counts).
+  int ListedTradeableCount(int64_t t) const;
   const std::vector<QuoteToken>& quote_tokens() const { return quote_tokens_; }
   const QuoteToken& quote_token(const Market& market) const {
     return quote_tokens_[market.quote_token];

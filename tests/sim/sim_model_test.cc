@@ -272,6 +272,59 @@ TEST(OpinionSimWorldTest, HasTheShapeOfTheRealMarketList) {
   EXPECT_EQ(world->FindWallet("0xnobody"), -1);
 }
 
+TEST(OpinionSimWorldTest, MarketStatesFollowTheirSchedule) {
+  ASSERT_OK_AND_ASSIGN(auto world, World::Generate(Config(4)));
+  int resolved_later = 0;
+  int lagging_parents = 0;
+  for (const Market& m : world->markets()) {
+    int previous_status = 0;
+    int64_t previous_volume = 0;
+    for (int64_t t = kStart; t <= kStart + 40 * 86400; t += 3 * 3600) {
+      const MarketState state = world->StateAt(m, t);
+      EXPECT_EQ(state.listed, m.created_at <= t);
+      // Statuses only move forward: Activated -> Resolving -> Resolved.
+      if (previous_status == kStatusResolving) {
+        EXPECT_THAT(state.status, ::testing::AnyOf(kStatusResolving, kStatusResolved)) << m.id;
+      }
+      if (previous_status == kStatusResolved) {
+        EXPECT_EQ(state.status, kStatusResolved) << m.id;
+      }
+      if (!m.status_frozen) {  // the parent-lag quirk shows Created with a resolvedAt
+        EXPECT_EQ(state.resolved_at != 0, state.status == kStatusResolved) << m.id;
+      }
+      if (m.kind != MarketKind::kCategorical) {
+        EXPECT_EQ(!state.result_token_id.empty(), state.status == kStatusResolved) << m.id;
+        if (state.status == kStatusResolved) {
+          EXPECT_TRUE(state.result_token_id == m.yes_token_id ||
+                      state.result_token_id == m.no_token_id);
+          EXPECT_LE(state.resolved_at, t);
+        }
+        EXPECT_EQ(world->TradeableAt(m, t), m.tradeable && state.listed &&
+                                                state.status == kStatusActivated &&
+                                                (m.cutoff_at == 0 || t < m.cutoff_at));
+      }
+      if (state.listed) {
+        EXPECT_GE(state.volume_centi, previous_volume) << m.id;  // volume only grows
+        previous_volume = state.volume_centi;
+        EXPECT_LE(state.volume24h_centi, state.volume7d_centi + 1) << m.id;
+      }
+      if (previous_status == kStatusActivated && state.status != kStatusActivated) ++resolved_later;
+      previous_status = state.status;
+    }
+    lagging_parents += m.status_lag_s > 0;
+  }
+  EXPECT_GT(resolved_later, 50);
+  EXPECT_GT(lagging_parents, 0);
+  // The markets listed at a time are a prefix of tradeable().
+  for (int64_t t : {kStart, kStart + 3600, kStart + 5 * 86400, kStart + 60 * 86400}) {
+    const int listed = world->ListedTradeableCount(t);
+    for (int i = 0; i < static_cast<int>(world->tradeable().size()); ++i) {
+      EXPECT_EQ(i < listed, world->markets()[world->tradeable()[i]].created_at <= t)
+          << t << " " << i;
+    }
+  }
+}
+
 TEST(OpinionSimWorldTest, RejectsBadConfig) {
   WorldConfig config = Config(1);
   config.markets = 0;
@@ -369,6 +422,24 @@ TEST(OpinionSimTradeBookTest, NewTradesArriveEveryFewSecondsOverall) {
     previous = t.created_at;
   }
   EXPECT_LT(longest_gap, 60);
+}
+
+TEST(OpinionSimTradeBookTest, TradesOnlyHitMarketsWhileTheyTrade) {
+  WorldConfig config = Config(2);
+  config.wallets = 30;
+  ASSERT_OK_AND_ASSIGN(auto world, World::Generate(config));
+  TradeBook book(world.get(), {/*history_days=*/2, /*index_lag_max_s=*/20});
+  const std::vector<Trade> trades = book.VisibleTrades(-1, kStart + 10 * 86400, INT64_MIN);
+  ASSERT_GT(trades.size(), 10000u);
+  int on_new_markets = 0;
+  for (const Trade& t : trades) {
+    const Market& m = world->markets()[t.market];
+    EXPECT_TRUE(world->TradeableAt(m, t.created_at)) << m.id << " at " << t.created_at;
+    on_new_markets += m.created_at > kStart;
+    EXPECT_GE(t.visible_at, t.created_at);
+    EXPECT_LE(t.visible_at, t.created_at + 20);
+  }
+  EXPECT_GT(on_new_markets, static_cast<int>(trades.size()) / 20);
 }
 
 TEST(OpinionSimTradeBookTest, IndexLagDelaysVisibility) {
