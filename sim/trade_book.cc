@@ -234,6 +234,10 @@ void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
     const int64_t held = it->second.shares_centi;
     const double fraction = rng.Bernoulli(0.3) ? 1.0 : rng.Uniform(0.2, 1.0);
     if (world_->TradeableAt(markets[market], t)) {
+      // An order walks the book: each fill at its own price, lower and lower for a sell (so fills
+      // of one transaction never look alike).
+      const int first_price = price(rng, market, outcome);
+      const int step = static_cast<int>(rng.UniformInt(1, 4)) * (first_price - 12 >= 5 ? -1 : 1);
       int64_t to_sell = std::clamp<int64_t>(static_cast<int64_t>(held * fraction), 1, held);
       for (int i = 0; i < fills && to_sell > 0; ++i) {
         const int64_t shares =
@@ -243,7 +247,7 @@ void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
         sell.side = TradeSide::kSell;
         sell.market = market;
         sell.outcome_side = static_cast<uint8_t>(outcome);
-        sell.price_milli = price(rng, market, outcome);
+        sell.price_milli = first_price + i * step;
         sell.shares_centi = shares;
         SetMoney(rng, sell);
         sell.profit_centi = sell.amount_centi - MulDivRound(h.cost_centi, shares, h.shares_centi);
@@ -258,13 +262,16 @@ void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
   if (market < 0) return;
   const int outcome = rng.Bernoulli(0.55) ? 1 : 2;
   const int64_t total = ticket(rng);
+  // Buys walk the book upwards.
+  const int first_price = price(rng, market, outcome);
+  const int step = static_cast<int>(rng.UniformInt(1, 4)) * (first_price + 12 <= 995 ? 1 : -1);
   for (int i = 0; i < fills; ++i) {
     const int64_t part = std::max<int64_t>(kMinTicketCenti, total / fills);
     Trade buy = base;
     buy.side = TradeSide::kBuy;
     buy.market = market;
     buy.outcome_side = static_cast<uint8_t>(outcome);
-    buy.price_milli = price(rng, market, outcome);
+    buy.price_milli = first_price + i * step;
     buy.shares_centi = std::max<int64_t>(1, part * 1000 / buy.price_milli);
     SetMoney(rng, buy);
     emit(buy);

@@ -1472,7 +1472,7 @@ TEST(OpinionSimTradesTest, SeveralFillsShareOneTxHashAndSecond) {
   Reply truth = AllTruth(*sim, 0);
   ASSERT_GT(truth.json["trades"].Size(), 1000u);
   struct Tx {
-    std::set<int64_t> created, visible, markets, fills;
+    std::set<int64_t> created, visible, markets, fills, prices;
     std::set<std::string> wallets;
     int count = 0;
   };
@@ -1484,6 +1484,7 @@ TEST(OpinionSimTradesTest, SeveralFillsShareOneTxHashAndSecond) {
     tx.visible.insert(IntField(t, "visibleAt"));
     tx.markets.insert(IntField(t, "marketId"));
     tx.fills.insert(IntField(t, "fillIndex"));
+    tx.prices.insert(Scaled(StrField(t, "price"), 3));
     tx.wallets.insert(StrField(t, "wallet"));
   }
   int shared = 0;
@@ -1494,6 +1495,8 @@ TEST(OpinionSimTradesTest, SeveralFillsShareOneTxHashAndSecond) {
     EXPECT_EQ(tx.wallets.size(), 1u) << hash;
     EXPECT_EQ(static_cast<int>(tx.fills.size()), tx.count) << hash;
     EXPECT_EQ(*tx.fills.rbegin(), tx.count - 1) << hash;
+    // Each fill at its own price: no two rows of one transaction look alike.
+    EXPECT_EQ(static_cast<int>(tx.prices.size()), tx.count) << hash;
     EXPECT_LE(tx.count, 4);
     shared += tx.count > 1;
   }
