@@ -15,8 +15,8 @@
 
 namespace whalefeed::sync {
 
-// How long to wait before the next attempt. OnCompletion is not thread-safe: one policy per request,
-// made by clone(), which is thread-safe.
+// How long to wait before the next attempt. OnCompletion is not thread-safe: one policy per
+// request, made by clone(), which is thread-safe.
 class BackoffPolicy {
  public:
   virtual ~BackoffPolicy() = default;
