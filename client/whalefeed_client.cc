@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/cord.h"
@@ -46,6 +47,78 @@ absl::Status ValidatePolicy(const RetryPolicy& policy, absl::string_view name) {
         policy.multiplier));
   }
   return absl::OkStatus();
+}
+
+// Cancels the stream in flight when no message arrived for `timeout`: one thread per watch, none
+// when the timeout is infinite. Thread-safe.
+class IdleWatchdog {
+ public:
+  explicit IdleWatchdog(absl::Duration timeout) : timeout_(timeout) {
+    if (timeout_ != absl::InfiniteDuration()) thread_ = std::thread([this] { Run(); });
+  }
+  ~IdleWatchdog() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Watches `context` (a new stream) from now on.
+  void Arm(grpc::ClientContext* context) {
+    absl::MutexLock lock(&mu_);
+    context_ = context;
+    last_ = absl::Now();
+    fired_ = false;
+    ++generation_;
+  }
+  // A message arrived.
+  void Touch() {
+    absl::MutexLock lock(&mu_);
+    last_ = absl::Now();
+  }
+  // Stops watching the stream (before its context goes away); true when it cancelled it.
+  bool Disarm() {
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+    return fired_;
+  }
+
+ private:
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!done_) {
+      const bool watching = context_ != nullptr && !fired_;
+      if (watching && absl::Now() - last_ >= timeout_) {
+        context_->TryCancel();
+        fired_ = true;
+        continue;
+      }
+      const uint64_t seen = generation_;
+      auto woken = [this, seen]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || generation_ != seen; };
+      mu_.AwaitWithDeadline(absl::Condition(&woken),
+                            watching ? last_ + timeout_ : absl::InfiniteFuture());
+    }
+  }
+
+  const absl::Duration timeout_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Time last_ ABSL_GUARDED_BY(mu_);
+  bool fired_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+absl::Duration IdleTimeout(absl::Duration configured,
+                           const v1::WatchWhaleActivityRequest& request) {
+  if (configured != absl::ZeroDuration()) return configured;
+  absl::Duration interval = absl::Seconds(request.heartbeat_interval().seconds()) +
+                            absl::Nanoseconds(request.heartbeat_interval().nanos());
+  if (interval <= absl::ZeroDuration()) interval = absl::Seconds(15);
+  return 3 * interval + absl::Seconds(5);
 }
 
 }  // namespace
@@ -278,15 +351,19 @@ absl::Status WhalefeedClient::WatchWhaleActivity(
   uint64_t last_sequence = 0;
   int failures = 0;
   size_t index = current();
+  const absl::Duration idle_timeout = IdleTimeout(options_.watch_idle_timeout, request);
+  IdleWatchdog watchdog(idle_timeout);
   while (true) {
     Replica& replica = replicas_[index];
     grpc::ClientContext context;
     PrepareContext(context);
     if (!stop->Register(&context)) return absl::OkStatus();
+    watchdog.Arm(&context);
     std::unique_ptr<grpc::ClientReader<v1::WatchWhaleActivityResponse>> reader =
         replica.feed->WatchWhaleActivity(&context, next);
     v1::WatchWhaleActivityResponse message;
     while (reader->Read(&message)) {
+      watchdog.Touch();
       failures = 0;
       if (!message.resume_token().empty()) next.set_resume_token(message.resume_token());
       if (message.activities_size() > 0) {
@@ -310,9 +387,14 @@ absl::Status WhalefeedClient::WatchWhaleActivity(
     }
     const grpc::Status end = reader->Finish();
     stop->Unregister();
+    const bool idle = watchdog.Disarm();
     if (stop->stopped()) return absl::OkStatus();
     absl::Status status = FromGrpcStatus(end, &context);
-    if (status.ok()) {
+    if (idle) {
+      status = absl::UnavailableError(absl::StrCat("no message from the server for ",
+                                                   absl::FormatDuration(idle_timeout),
+                                                   ": the stream is stuck"));
+    } else if (status.ok()) {
       status = absl::UnavailableError("the server ended the stream");
     }
     if (!RetryableWatchEnd(status.code())) return NameAddresses(status, {replica.address});

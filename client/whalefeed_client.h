@@ -79,6 +79,10 @@ struct ClientOptions {
   // Backoff between reconnects of WatchWhaleActivity (max_attempts is ignored: a watch retries
   // until stopped). The backoff starts again from initial_backoff after every message received.
   RetryPolicy watch_reconnect;
+  // A watch that receives nothing (not even a heartbeat) for this long takes its stream for stuck
+  // (a hung replica, a dead connection that TCP has not noticed) and reconnects. Zero: three
+  // heartbeat intervals of the request (15 s when unset) plus 5 s. InfiniteDuration(): never.
+  absl::Duration watch_idle_timeout = absl::ZeroDuration();
   // Channel credentials; insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // How the client waits between attempts; tests record the waits. Null: a real wait. The wait
@@ -154,7 +158,8 @@ class WhalefeedClient {
   //
   // The watch resumes by itself: it keeps the last resume_token received and, when the stream
   // ends with UNAVAILABLE or RESOURCE_EXHAUSTED (server going away, database down, a slow
-  // consumer cut off, the stream cap of one replica) or ends without a status, reconnects with
+  // consumer cut off, the stream cap of one replica), ends without a status, or stays silent
+  // past ClientOptions::watch_idle_timeout, reconnects with
   // backoff, to the next address, from that token. Within one call no activity is delivered
   // twice: an activity whose sequence is not above the last delivered one is dropped (a message
   // left empty by that is not delivered, its resume_token is still kept). Messages are delivered

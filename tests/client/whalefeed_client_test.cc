@@ -398,6 +398,41 @@ TEST(WatchTest, ResumesOnAnotherReplicaWithTheSameToken) {
   EXPECT_EQ(TokenOf(second.calls("WatchWhaleActivity")[0]), "t5");
 }
 
+TEST(WatchTest, ASilentStreamIsTakenForStuckAndResumed) {
+  FakeWhaled fake;
+  fake.OnWatch([&](grpc::ServerContext* context, const v1::WatchWhaleActivityRequest& request,
+                   FakeWhaled::WatchWriter* writer) {
+    if (request.resume_token().empty()) {
+      writer->Write(HeartbeatMessage("t0"));
+      writer->Write(ActivityMessage({1}, "t1"));
+    } else {
+      writer->Write(ActivityMessage({2}, "t2"));
+    }
+    return fake.WaitWhileServing(context);  // then silence, as from a hung replica
+  });
+  ClientOptions options = Options({fake.address()});
+  options.watch_idle_timeout = absl::Milliseconds(200);
+  auto client = MakeClient(options);
+  Delivered delivered;
+  WatchStop stop;
+  std::vector<absl::Status> reconnects;
+  WatchHooks hooks;
+  hooks.on_reconnect = [&](const absl::Status& cause, absl::Duration) {
+    reconnects.push_back(cause);
+  };
+  EXPECT_OK(client->WatchWhaleActivity(
+      {},
+      [&](const v1::WatchWhaleActivityResponse& m) {
+        delivered.Add(m);
+        if (m.activities_size() > 0 && m.activities(0).sequence() == 2) stop.Stop();
+      },
+      &stop, hooks));
+  EXPECT_THAT(delivered.sequences(), ElementsAre(1, 2));
+  ASSERT_EQ(reconnects.size(), 1u);
+  EXPECT_THAT(reconnects[0], StatusIs(absl::StatusCode::kUnavailable, HasSubstr("stuck")));
+  EXPECT_EQ(TokenOf(fake.calls("WatchWhaleActivity").at(1)), "t1");
+}
+
 TEST(WatchTest, StopsOnInvalidArgument) {
   FakeWhaled fake;
   fake.OnWatch(
