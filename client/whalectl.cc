@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
@@ -76,8 +78,8 @@ Commands:
   whales track WALLET          start tracking a wallet (--label; admin)
   whales untrack WALLET        stop tracking a wallet, its history is kept (admin)
   activity list                stored whale activity (list flags, --include_backfill)
-  watch                        the live whale feed, one line per activity, until Ctrl-C; resumes by
-                               itself when the server restarts (--filter, --from TOKEN|TIME|DURATION|
+  watch                        the live whale feed, one line per activity, until Ctrl-C (exit 0);
+                               resumes by itself when the server restarts or fails over (--filter, --from TOKEN|TIME|DURATION|
                                earliest|latest, --include_backfill, --verbose: heartbeats too)
   sync status                  sync jobs, leader, rate limiter, data freshness
   sync run JOB                 run a sync job now: markets, whale_trades, stats or cleanup (admin)
@@ -877,10 +879,6 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
 int Run(const std::vector<std::string>& args) {
   if (args.empty()) return Usage("missing command");
   const std::string& command = args[0];
-  if (command == "help") {
-    std::printf("%s\n", kUsage);
-    return kExitOk;
-  }
   const std::string output = absl::GetFlag(FLAGS_o);
   if (output != "table" && output != "json") {
     return Usage(absl::StrCat("-o must be table or json, got \"", output, "\""));
@@ -919,19 +917,10 @@ int Run(const std::vector<std::string>& args) {
 }  // namespace whalefeed
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread starts, so that only watch's signal thread takes
-  // them; every other command ends by the default action.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  const bool watch = [&] {
-    for (int i = 1; i < argc; ++i) {
-      if (std::string(argv[i]) == "watch") return true;
-    }
-    return false;
-  }();
-  if (watch) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   absl::FlagsUsageConfig usage;
@@ -949,6 +938,16 @@ int main(int argc, char** argv) {
     absl::SetFlag(&FLAGS_admin_token, token);
   }
   std::vector<std::string> normalized = whalefeed::NormalizeFlagNames(argc, argv);
+  // --help, -h and `help` print the usage and every flag, and exit 0 (abseil's own --help exits 1).
+  for (size_t i = 1; i < normalized.size() && normalized[i] != "--"; ++i) {
+    const std::string& arg = normalized[i];
+    if (arg == "--help" || arg == "-help" || arg == "-h" || (arg == "help" && i == 1)) {
+      absl::flags_internal::FlagsHelp(std::cout, "client/whalectl.cc",
+                                      absl::flags_internal::HelpFormat::kHumanReadable,
+                                      whalefeed::kUsage);
+      return whalefeed::kExitOk;
+    }
+  }
   if (absl::Status s = whalefeed::CheckFlags(normalized); !s.ok()) {
     return whalefeed::Usage(s.message());
   }
@@ -956,5 +955,9 @@ int main(int argc, char** argv) {
   for (std::string& arg : normalized) pointers.push_back(arg.data());
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
-  return whalefeed::Run(std::vector<std::string>(positional.begin() + 1, positional.end()));
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  // watch takes Ctrl-C and SIGTERM on a thread of its own: block them before gRPC starts its
+  // threads, which inherit the mask. Other commands end by the default action.
+  if (!args.empty() && args[0] == "watch") pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return whalefeed::Run(args);
 }

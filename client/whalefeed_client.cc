@@ -167,8 +167,12 @@ absl::StatusOr<std::unique_ptr<WhalefeedClient>> WhalefeedClient::Create(ClientO
   if (absl::Status s = ValidatePolicy(options.watch_reconnect, "watch_reconnect"); !s.ok()) {
     return s;
   }
-  if (options.admin_token.find_first_of("\r\n") != std::string::npos) {
-    return absl::InvalidArgumentError("admin_token: must not contain line breaks");
+  for (char c : options.admin_token) {
+    // gRPC takes only printable ASCII in a metadata value.
+    if (c < 0x20 || c > 0x7e) {
+      return absl::InvalidArgumentError(
+          "admin_token: only printable ASCII characters can be sent in a header");
+    }
   }
   return std::unique_ptr<WhalefeedClient>(new WhalefeedClient(std::move(options)));
 }

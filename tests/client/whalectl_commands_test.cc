@@ -476,13 +476,14 @@ TEST_F(WhalectlCommandsTest, UnavailableIsExitSixAfterRetries) {
 }
 
 TEST_F(WhalectlCommandsTest, DeadlineIsExitSix) {
-  absl::Notification release;
-  fake_.Set("GetSyncStatus", [&](const auto&, auto*) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  // Shared with the handler, which may still be leaving its wait when the test ends.
+  auto release = std::make_shared<absl::Notification>();
+  fake_.Set("GetSyncStatus", [release](const auto&, auto*) {
+    release->WaitForNotificationWithTimeout(absl::Seconds(30));
     return grpc::Status::OK;
   });
   Result r = Whalectl({server(), "--timeout=300ms", "sync", "status"});
-  release.Notify();
+  release->Notify();
   EXPECT_EQ(r.code, 6);
   EXPECT_THAT(r.err, StartsWith("whalectl: DEADLINE_EXCEEDED: "));
 }

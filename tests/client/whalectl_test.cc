@@ -140,6 +140,10 @@ TEST(WhalectlErrorsTest, HelpDocumentsTheExitCodes) {
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.output, HasSubstr("Exit codes:"));
   EXPECT_THAT(r.output, HasSubstr("6  server unavailable"));
+  Result flags = Whalectl({"--help"});
+  EXPECT_EQ(flags.code, 0);
+  EXPECT_THAT(flags.output, HasSubstr("Exit codes:"));
+  EXPECT_THAT(flags.output, HasSubstr("--page_size"));
 }
 
 }  // namespace

@@ -73,6 +73,10 @@ TEST(WhalefeedClientTest, CreateRefusesBadOptions) {
   options.retry.max_attempts = 0;
   EXPECT_THAT(WhalefeedClient::Create(options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_attempts")));
+  options = Options({"127.0.0.1:5"});
+  options.admin_token = "line\nbreak";
+  EXPECT_THAT(WhalefeedClient::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("admin_token")));
 }
 
 TEST(WhalefeedClientTest, ReturnsTheAnswerAndMapsErrorsKeepingMessageAndTrailers) {
@@ -200,10 +204,11 @@ TEST(WhalefeedClientTest, UnavailableNamesTheAddressesTried) {
 }
 
 TEST(WhalefeedClientTest, TheDeadlineBoundsTheCallAndIsNotRetried) {
-  absl::Notification release;
+  // Shared with the handler, which may still be leaving its wait when the test ends.
+  auto release = std::make_shared<absl::Notification>();
   FakeWhaled fake;
-  fake.Set("GetMarket", [&](const auto&, auto*) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  fake.Set("GetMarket", [release](const auto&, auto*) {
+    release->WaitForNotificationWithTimeout(absl::Seconds(30));
     return grpc::Status::OK;
   });
   Recorded recorded;
@@ -215,7 +220,7 @@ TEST(WhalefeedClientTest, TheDeadlineBoundsTheCallAndIsNotRetried) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(fake.calls("GetMarket").size(), 1u);
   EXPECT_THAT(recorded.Waits(), IsEmpty());
-  release.Notify();
+  release->Notify();
 }
 
 TEST(WhalefeedClientTest, SendsTheAdminTokenAsBearerAuthorization) {
