@@ -132,9 +132,18 @@ int ExitCode(absl::StatusCode code) {
   }
 }
 
+// `text` on one line: line breaks and other control characters become spaces.
+std::string OneLine(absl::string_view text) {
+  std::string line(text);
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return line;
+}
+
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "whalectl: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
-               std::string(status.message()).c_str());
+               OneLine(status.message()).c_str());
   return ExitCode(status.code());
 }
 
@@ -268,6 +277,7 @@ class Table {
   }
   void Add(std::vector<std::string> row) {
     row.resize(headers_.size());
+    for (std::string& cell : row) cell = OneLine(cell);
     rows_.push_back(std::move(row));
   }
   bool empty() const { return rows_.empty(); }
@@ -744,7 +754,7 @@ std::string ActivityLine(const v1::WhaleActivity& a) {
   if (a.origin() == v1::ORIGIN_BACKFILL) absl::StrAppend(&line, "[backfill] ");
   const size_t width = TerminalWidth();
   const size_t room = width > Width(line) + 8 ? width - Width(line) : 8;
-  return absl::StrCat(line, Cut(MarketText(a), room));
+  return OneLine(absl::StrCat(line, Cut(MarketText(a), room)));
 }
 
 std::string HeartbeatLine(const v1::WatchWhaleActivityResponse& m) {

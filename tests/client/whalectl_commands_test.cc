@@ -233,6 +233,10 @@ TEST_F(WhalectlCommandsTest, NotFoundIsOneLineOnStderrAndExitThree) {
   EXPECT_EQ(r.code, 3);
   EXPECT_EQ(r.err, "whalectl: NOT_FOUND: market_id 999: no market\n");
   EXPECT_THAT(r.out, IsEmpty());
+  // A message over several lines still makes one line.
+  fake_.Fail("GetMarket", grpc::Status(grpc::StatusCode::NOT_FOUND, "no market\nwith that id"));
+  EXPECT_EQ(Whalectl({server(), "markets", "get", "999"}).err,
+            "whalectl: NOT_FOUND: no market with that id\n");
   Result usage = Whalectl({server(), "markets", "get", "abc"});
   EXPECT_EQ(usage.code, 2);
   EXPECT_THAT(usage.err, HasSubstr("MARKET_ID must be an integer, got \"abc\""));
