@@ -1,5 +1,7 @@
-// whalectl through its real binary against an in-process whaled on an in-memory store.
+// whalectl through its real binary against an in-process whaled on an in-memory store: health and
+// version as whaled serves them today, and the errors that need no server.
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +80,15 @@ TEST_F(WhalectlTest, HealthServingExitsZero) {
   EXPECT_EQ(r.output, "SERVING\n");
 }
 
+TEST_F(WhalectlTest, HealthAsJson) {
+  health_.SetStatus("test.service", HealthResponse::SERVING);
+  Result r = Whalectl({address_, "-o", "json", "health", "test.service"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  HealthResponse parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.output, &parsed).ok()) << r.output;
+  EXPECT_EQ(parsed.status(), HealthResponse::SERVING);
+}
+
 TEST_F(WhalectlTest, HealthNotServingExitsOne) {
   Result r = Whalectl({address_, "health"});
   EXPECT_EQ(r.code, 1) << r.output;
@@ -88,8 +99,8 @@ TEST_F(WhalectlTest, HealthOfANamedService) {
   health_.SetStatus("test.other", HealthResponse::SERVING);
   EXPECT_EQ(Whalectl({address_, "health", "test.other"}).code, 0);
   Result unknown = Whalectl({address_, "health", "nope"});
-  EXPECT_EQ(unknown.code, 2);
-  EXPECT_THAT(unknown.output, HasSubstr("no health service \"nope\""));
+  EXPECT_EQ(unknown.code, 3);  // not found
+  EXPECT_EQ(unknown.output, "whalectl: NOT_FOUND: the server knows no health service \"nope\"\n");
 }
 
 TEST_F(WhalectlTest, VersionPrintsItsOwnAndSaysWhatTheServerReports) {
@@ -101,7 +112,8 @@ TEST_F(WhalectlTest, VersionPrintsItsOwnAndSaysWhatTheServerReports) {
 
 TEST(WhalectlErrorsTest, UnreachableServerIsAnErrorNamingTheAddress) {
   Result r = Whalectl({"--server=127.0.0.1:1", "--timeout=2s", "health"});
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.code, 6);  // unavailable
+  EXPECT_THAT(r.output, ::testing::StartsWith("whalectl: UNAVAILABLE: "));
   EXPECT_THAT(r.output, HasSubstr("127.0.0.1:1"));
 }
 
@@ -109,6 +121,29 @@ TEST(WhalectlErrorsTest, UnknownCommand) {
   Result r = Whalectl({"frobnicate"});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.output, HasSubstr("frobnicate"));
+}
+
+TEST(WhalectlErrorsTest, UnknownFlagOrBadFlagValueIsAUsageError) {
+  Result unknown = Whalectl({"--colour=red", "health"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("unknown flag --colour"));
+  Result bad = Whalectl({"--page_size=many", "markets", "list"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("--page_size"));
+  Result output = Whalectl({"-o", "yaml", "markets", "list"});
+  EXPECT_EQ(output.code, 2);
+  EXPECT_THAT(output.output, HasSubstr("-o must be table or json"));
+}
+
+TEST(WhalectlErrorsTest, HelpDocumentsTheExitCodes) {
+  Result r = Whalectl({"help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("Exit codes:"));
+  EXPECT_THAT(r.output, HasSubstr("6  server unavailable"));
+  Result flags = Whalectl({"--help"});
+  EXPECT_EQ(flags.code, 0);
+  EXPECT_THAT(flags.output, HasSubstr("Exit codes:"));
+  EXPECT_THAT(flags.output, HasSubstr("--page_size"));
 }
 
 }  // namespace
