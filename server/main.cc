@@ -72,8 +72,9 @@ std::string AbslUnparseFlag(const SecretFlag& secret) {
 }  // namespace whalefeed
 ABSL_FLAG(whalefeed::SecretFlag, admin_token, {},
           "token that admin calls (TrackWhale, UntrackWhale, RunSyncJob) must send as "
-          "`authorization: Bearer <token>`; empty disables them. Never logged; prefer the "
-          "variable WHALEFEED_ADMIN_TOKEN to a flag, which other users can see");
+          "`authorization: Bearer <token>`; empty disables them. Never logged or shown (--help "
+          "says \"(set)\"); prefer the variable WHALEFEED_ADMIN_TOKEN to the flag, which other "
+          "users of the machine can see");
 ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
           "how long a market or a ListMarkets page read from the database is served from memory "
           "(no answer is older than this); 0 disables the cache");
@@ -81,11 +82,13 @@ ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
+// clang-format off: one line per group of flags, so that additions stay small.
 constexpr const char* kEnvFlags[] = {"listen", "mysql_dsn", "opinion_base_url",
                                      "health_probe_interval", "shutdown_timeout", "db_pool_size",
                                      "db_pool_wait_timeout",
                                      // Query services.
                                      "admin_token", "market_cache_ttl"};
+// clang-format on
 constexpr struct {
   const char* variable;
   const char* flag;
