@@ -82,12 +82,13 @@ ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
-// clang-format off: one line per group of flags, so that additions stay small.
-constexpr const char* kEnvFlags[] = {"listen", "mysql_dsn", "opinion_base_url",
-                                     "health_probe_interval", "shutdown_timeout", "db_pool_size",
-                                     "db_pool_wait_timeout",
-                                     // Query services.
-                                     "admin_token", "market_cache_ttl"};
+// One line per group of flags, so that additions stay small.
+// clang-format off
+constexpr const char* kEnvFlags[] = {
+    "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
+    "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout",
+    // Query services.
+    "admin_token", "market_cache_ttl"};
 // clang-format on
 constexpr struct {
   const char* variable;
