@@ -82,11 +82,14 @@ struct SortSql {
   std::string placeholder;  // "?" or a CAST of it to the expression's type
 };
 
-SortSql SortSqlFor(SortValueType type, std::string expression) {
+// `nullable`: the expression may be NULL (a time that is not set, a LEFT JOIN miss); it then
+// sorts as kUnsetTimeSortMicros. A NOT NULL column is compared as it is, so its index serves.
+SortSql SortSqlFor(SortValueType type, std::string expression, bool nullable) {
   switch (type) {
     case SortValueType::kDecimal:
       return {std::move(expression), "CAST(? AS DECIMAL(38,18))"};
     case SortValueType::kTime:
+      if (!nullable) return {std::move(expression), "CAST(? AS DATETIME(6))"};
       return {absl::StrCat("COALESCE(", expression, ", ", kUnsetTime, ")"),
               "CAST(? AS DATETIME(6))"};
     case SortValueType::kInt:
@@ -351,7 +354,7 @@ absl::StatusOr<MarketPage> MySqlStore::ListMarketEntries(const MarketQuery& quer
   RETURN_IF_ERROR(CheckLimit(query.limit, kMaxQueryLimit));
   ASSIGN_OR_RETURN(const SqlFilter filter, CompileFilter(query.filter, MarketFields()));
   const SortValueType type = ValueType(query.order.key);
-  const SortSql sort = SortSqlFor(type, MarketSortColumn(query.order.key));
+  const SortSql sort = SortSqlFor(type, MarketSortColumn(query.order.key), /*nullable=*/true);
   const char* dir = query.order.descending ? " DESC" : "";
   const std::string from = absl::StrCat(" FROM markets m", kWhaleVolumeJoin,
                                         " WHERE m.parent_market_id = 0 AND (", filter.sql, ")");
@@ -439,7 +442,7 @@ absl::StatusOr<WhalePage> MySqlStore::ListWhaleEntries(const WhaleQuery& query) 
   RETURN_IF_ERROR(CheckLimit(query.limit, kMaxQueryLimit));
   ASSIGN_OR_RETURN(const SqlFilter filter, CompileFilter(query.filter, WhaleFields()));
   const SortValueType type = ValueType(query.order.key);
-  const SortSql sort = SortSqlFor(type, WhaleSortColumn(query.order.key));
+  const SortSql sort = SortSqlFor(type, WhaleSortColumn(query.order.key), /*nullable=*/true);
   const char* dir = query.order.descending ? " DESC" : "";
   std::string select = absl::StrCat(
       "SELECT ", Qualified(kWhaleColumns, "w"), ", ", kStatsColumns,
@@ -530,7 +533,7 @@ absl::StatusOr<ActivityPage> MySqlStore::ListActivity(const ActivityQuery& query
   RETURN_IF_ERROR(CheckLimit(query.limit, kMaxQueryLimit));
   ASSIGN_OR_RETURN(const SqlFilter filter, CompileFilter(query.filter, ActivityFields()));
   const SortValueType type = ValueType(query.order.key);
-  const SortSql sort = SortSqlFor(type, ActivitySortColumn(query.order.key));
+  const SortSql sort = SortSqlFor(type, ActivitySortColumn(query.order.key), /*nullable=*/false);
   const bool unsigned_sort = query.order.key == ActivityOrderKey::kSequence;
   const char* dir = query.order.descending ? " DESC" : "";
   std::string select = absl::StrCat(
