@@ -11,7 +11,7 @@
 namespace whalefeed::db {
 
 InMemoryStore::InMemoryStore(std::string feed_id)
-    : meta_{std::move(feed_id), 0, std::string(64, 'k')} {}
+    : meta_{std::move(feed_id), 0, std::string(64, 'b') /* hex: the page-token key */} {}
 
 void InMemoryStore::SetAvailable(bool available) {
   absl::MutexLock lock(&mu_);

@@ -6,11 +6,13 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "db/store.h"
@@ -56,7 +58,30 @@ class InMemoryStore final : public Store {
                              int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
+  // Read API for the query services (in_memory_store_queries.cc).
+  absl::StatusOr<MarketPage> ListMarketEntries(const MarketQuery& query) override;
+  absl::StatusOr<MarketEntry> GetMarketEntry(int64_t market_id) override;
+  absl::StatusOr<WhalePage> ListWhaleEntries(const WhaleQuery& query) override;
+  absl::StatusOr<std::vector<WhaleStats>> GetWhaleStats(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<Activity>> ListRecentActivity(absl::string_view wallet,
+                                                           int limit) override;
+  absl::StatusOr<ActivityPage> ListActivity(const ActivityQuery& query) override;
+  absl::Status UpsertWhaleStats(const Fence& fence, absl::Span<const WhaleStats> stats,
+                                absl::Time now) override;
+  absl::Status UpsertMarketWhaleFlow(const Fence& fence, absl::Span<const MarketWhaleFlow> flows,
+                                     absl::Time now) override;
+
  private:
+  // Whale volume over 24h of every market that has flow: its own for each market id, and under
+  // each top-level id the sum over itself and its children.
+  struct WhaleVolumes {
+    absl::flat_hash_map<int64_t, absl::int128> own;
+    absl::flat_hash_map<int64_t, absl::int128> tree;
+  };
+  WhaleVolumes ComputeWhaleVolumes() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  MarketEntry MakeEntry(const Market& market, const WhaleVolumes& volumes, bool with_children) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Status CheckAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
@@ -70,6 +95,9 @@ class InMemoryStore final : public Store {
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, SyncRun> runs_ ABSL_GUARDED_BY(mu_);
   int64_t next_run_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Read API: stats rows.
+  std::map<std::pair<std::string, StatsWindow>, WhaleStats> stats_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, Outcome>, MarketWhaleFlow> flows_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace whalefeed::db

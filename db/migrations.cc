@@ -177,6 +177,15 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
            Sql("INSERT IGNORE INTO leader (id, epoch) VALUES (1, 0)"),
        }},
+      // Read API for the query services: GetWhale's recent activity (a wallet's newest trades)
+      // and ListWhaleActivity in amount order walk an index instead of sorting the table.
+      {2,
+       "query service indexes",
+       {
+           AddIndex("whale_activity", "whale_activity_wallet_traded",
+                    "wallet, traded_time, sequence"),
+           AddIndex("whale_activity", "whale_activity_amount", "amount_usd, sequence"),
+       }},
   };
   return *kMigrations;
 }

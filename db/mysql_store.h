@@ -74,6 +74,19 @@ class MySqlStore final : public Store {
                              int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
+  // Read API for the query services (mysql_store_queries.cc).
+  absl::StatusOr<MarketPage> ListMarketEntries(const MarketQuery& query) override;
+  absl::StatusOr<MarketEntry> GetMarketEntry(int64_t market_id) override;
+  absl::StatusOr<WhalePage> ListWhaleEntries(const WhaleQuery& query) override;
+  absl::StatusOr<std::vector<WhaleStats>> GetWhaleStats(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<Activity>> ListRecentActivity(absl::string_view wallet,
+                                                           int limit) override;
+  absl::StatusOr<ActivityPage> ListActivity(const ActivityQuery& query) override;
+  absl::Status UpsertWhaleStats(const Fence& fence, absl::Span<const WhaleStats> stats,
+                                absl::Time now) override;
+  absl::Status UpsertMarketWhaleFlow(const Fence& fence, absl::Span<const MarketWhaleFlow> flows,
+                                     absl::Time now) override;
+
  private:
   explicit MySqlStore(MySqlStoreOptions options);
 

@@ -237,6 +237,138 @@ absl::StatusOr<Activity> NormalizeActivity(const Activity& activity, absl::strin
 // on every replica.
 std::string MakeActivityId(const Activity& activity);
 
+// ---------------------------------------------------------------------------------------------
+// Read API for the query services (MarketService, WhaleService): filtered, ordered keyset pages
+// and the stats rows they show. Filters are db::Filter (db/filter.h) parsed against the matching
+// schema; a null filter matches everything.
+
+class Filter;
+
+// The largest page any list query returns.
+inline constexpr int kMaxQueryLimit = 1000;
+
+// Sort orders of the lists (design §6.2). Ties are always broken by the list's unique key
+// (market_id, wallet, sequence) in the same direction as the key, so walks are stable.
+enum class MarketOrderKey {
+  kVolume,
+  kVolume24h,
+  kVolume7d,
+  kWhaleVolume24h,
+  kCreatedTime,
+  kCutoffTime,
+  kMarketId
+};
+struct MarketOrder {
+  MarketOrderKey key = MarketOrderKey::kVolume24h;
+  bool descending = true;
+};
+enum class WhaleOrderKey { kVolumeUsd, kTradeCount, kRealizedProfitUsd, kLastTradeTime };
+struct WhaleOrder {
+  WhaleOrderKey key = WhaleOrderKey::kVolumeUsd;
+  bool descending = true;
+};
+enum class ActivityOrderKey { kSequence, kTradedTime, kAmountUsd };
+struct ActivityOrder {
+  ActivityOrderKey key = ActivityOrderKey::kSequence;
+  bool descending = true;
+};
+
+// `order_by` text to an order: "" is the list's default; otherwise a key name optionally followed
+// by " desc" (keywords in any case, extra spaces allowed). INVALID_ARGUMENT naming order_by, the
+// value and the accepted ones otherwise. ListWhaleActivity accepts only `sequence desc`,
+// `sequence`, `traded_time desc`, `traded_time` and `amount_usd desc`.
+absl::StatusOr<MarketOrder> ParseMarketOrder(absl::string_view order_by);
+absl::StatusOr<WhaleOrder> ParseWhaleOrder(absl::string_view order_by);
+absl::StatusOr<ActivityOrder> ParseActivityOrder(absl::string_view order_by);
+// The canonical text of an order, e.g. "volume_24h desc"; parsing it gives the same order.
+std::string OrderText(const MarketOrder& order);
+std::string OrderText(const WhaleOrder& order);
+std::string OrderText(const ActivityOrder& order);
+
+// Where a keyset walk stands: strictly after the row whose order-key value is `value` and whose
+// unique key is `tiebreak`. Both as text: decimals in canonical form, integers in decimal, times
+// as Unix microseconds in decimal (an unset time sorts as kUnsetTimeSortMicros, before every set
+// time); the tiebreak is the market_id, the wallet or the sequence. Rows are compared with the
+// order's direction on (value, tiebreak).
+struct Keyset {
+  std::string value;
+  std::string tiebreak;
+  friend bool operator==(const Keyset& a, const Keyset& b) {
+    return a.value == b.value && a.tiebreak == b.tiebreak;
+  }
+};
+// 1000-01-01T00:00:00Z, the smallest DATETIME: where unset times sort.
+inline constexpr int64_t kUnsetTimeSortMicros = -30610224000000000;
+
+// A market as the screener shows it: its whale volume over 24h (market_whale_flow, buy + sell of
+// every outcome; for a categorical parent the sum over its children) and, for a categorical
+// parent, its children in market_id order.
+struct MarketEntry {
+  Market market;
+  std::string whale_volume_24h = "0";
+  std::vector<MarketEntry> children;
+};
+
+struct MarketQuery {
+  const Filter* filter = nullptr;  // a market filter (ParseMarketFilter); null matches all
+  MarketOrder order;
+  std::optional<Keyset> after;  // null: from the start
+  int limit = 50;               // 1..kMaxQueryLimit
+};
+struct MarketPage {
+  std::vector<MarketEntry> markets;  // top-level markets only, children inside their parent
+  bool more = false;                 // rows follow the last one returned
+  Keyset last;                       // of the last market returned (when there is one)
+  int64_t total_size = 0;            // top-level markets matching the filter, all pages
+};
+
+struct WhaleQuery {
+  const Filter* filter = nullptr;  // a whale filter (ParseWhaleFilter); null matches all
+  StatsWindow window = StatsWindow::k24h;
+  WhaleOrder order;
+  std::optional<Keyset> after;
+  int limit = 50;
+};
+// A whale with its figures in one window; zero figures (rank 0, times unset) when it has no stats
+// row for the window.
+struct WhaleEntry {
+  Whale whale;
+  WhaleStats stats;
+};
+struct WhalePage {
+  std::vector<WhaleEntry> whales;
+  bool more = false;
+  Keyset last;
+};
+
+struct ActivityQuery {
+  const Filter* filter = nullptr;  // an activity filter (ParseActivityFilter); null matches all
+  bool include_backfill = false;   // BACKFILL rows are left out unless set
+  ActivityOrder order;
+  std::optional<Keyset> after;
+  // Only rows with sequence <= high_water: the walk's mark, GetLatestSequence() when it began.
+  // Sequence order is commit order, so these are exactly the rows committed by then.
+  uint64_t high_water = 0;
+  int limit = 50;
+};
+struct ActivityPage {
+  std::vector<Activity> activities;
+  std::vector<std::string> wallet_labels;  // parallel to activities: the whale's label now
+  bool more = false;
+  Keyset last;
+};
+
+// One market's whale buy / sell volume of one outcome over the last 24 hours (market_whale_flow).
+struct MarketWhaleFlow {
+  int64_t market_id = 0;
+  Outcome outcome = Outcome::kUnspecified;
+  std::string buy_volume_usd = "0";
+  std::string sell_volume_usd = "0";
+  absl::Time computed_time = absl::InfinitePast();  // InfinitePast: the write's `now`
+};
+// End of the read API's types.
+// ---------------------------------------------------------------------------------------------
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -299,6 +431,40 @@ class Store {
                                      absl::Time now) = 0;
   // Each job that has run at all, ordered by job.
   virtual absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() = 0;
+
+  // -------------------------------------------------------------------------------------------
+  // Read API for the query services. Lists return at most query.limit rows (1..kMaxQueryLimit,
+  // else INVALID_ARGUMENT naming limit) in the query's order after query.after, and say whether
+  // more follow.
+
+  // Top-level markets (binary markets and categorical parents) matching the filter, each parent
+  // with its children (read in one extra query), and the number matching.
+  virtual absl::StatusOr<MarketPage> ListMarketEntries(const MarketQuery& query) = 0;
+  // One market with its whale volume: a top-level one with its children, or a child by its own
+  // id (without children). NOT_FOUND when unknown.
+  virtual absl::StatusOr<MarketEntry> GetMarketEntry(int64_t market_id) = 0;
+  // The leaderboard of one window: every known whale matching the filter (tracked or not), a
+  // whale without a stats row counting as zero.
+  virtual absl::StatusOr<WhalePage> ListWhaleEntries(const WhaleQuery& query) = 0;
+  // A wallet's figures in every window (24H, 7D, 30D, ALL, in that order), zero figures for a
+  // window without a stats row. Does not check that the wallet is known.
+  virtual absl::StatusOr<std::vector<WhaleStats>> GetWhaleStats(absl::string_view wallet) = 0;
+  // A wallet's newest activity (traded_time descending, ties by sequence descending), BACKFILL
+  // included; limit 1..100.
+  virtual absl::StatusOr<std::vector<Activity>> ListRecentActivity(absl::string_view wallet,
+                                                                   int limit) = 0;
+  // Stored activity matching the filter, with sequence <= query.high_water.
+  virtual absl::StatusOr<ActivityPage> ListActivity(const ActivityQuery& query) = 0;
+
+  // Stats rows (leader-only): inserts or replaces the rows of (wallet, window) and of (market,
+  // outcome); rows not given are kept. A computed_time of InfinitePast stores `now`.
+  virtual absl::Status UpsertWhaleStats(const Fence& fence, absl::Span<const WhaleStats> stats,
+                                        absl::Time now) = 0;
+  virtual absl::Status UpsertMarketWhaleFlow(const Fence& fence,
+                                             absl::Span<const MarketWhaleFlow> flows,
+                                             absl::Time now) = 0;
+  // End of the read API.
+  // -------------------------------------------------------------------------------------------
 };
 
 }  // namespace whalefeed::db

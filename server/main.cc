@@ -24,8 +24,11 @@
 #include "common/version.h"
 #include "db/dsn.h"
 #include "db/mysql_store.h"
+#include "server/admin_auth.h"
 #include "server/health_prober.h"
 #include "server/health_service.h"
+#include "server/market_service.h"
+#include "server/whale_service.h"
 #include "server/whaled_server.h"
 #include "whalefeed/v1/feed_service.grpc.pb.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
@@ -53,12 +56,40 @@ ABSL_FLAG(absl::Duration, db_pool_wait_timeout, absl::Seconds(5),
           "how long a call waits for a database connection while all are in use; then it fails "
           "with UNAVAILABLE");
 
+// Query services (MarketService, WhaleService).
+namespace whalefeed {
+// A flag value that is never printed: --help and flag dumps show "(set)" instead of the value.
+struct SecretFlag {
+  std::string value;
+};
+bool AbslParseFlag(absl::string_view text, SecretFlag* out, std::string* /*error*/) {
+  out->value = std::string(text);
+  return true;
+}
+std::string AbslUnparseFlag(const SecretFlag& secret) {
+  return secret.value.empty() ? "" : "(set)";
+}
+}  // namespace whalefeed
+ABSL_FLAG(whalefeed::SecretFlag, admin_token, {},
+          "token that admin calls (TrackWhale, UntrackWhale, RunSyncJob) must send as "
+          "`authorization: Bearer <token>`; empty disables them. Never logged or shown (--help "
+          "says \"(set)\"); prefer the variable WHALEFEED_ADMIN_TOKEN to the flag, which other "
+          "users of the machine can see");
+ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
+          "how long a market or a ListMarkets page read from the database is served from memory "
+          "(no answer is older than this); 0 disables the cache");
+
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
+// One line per group of flags, so that additions stay small.
+// clang-format off
 constexpr const char* kEnvFlags[] = {
     "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
-    "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout"};
+    "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout",
+    // Query services.
+    "admin_token", "market_cache_ttl"};
+// clang-format on
 constexpr struct {
   const char* variable;
   const char* flag;
@@ -124,6 +155,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_db_pool_wait_timeout) <= absl::ZeroDuration()) {
     Die("--db_pool_wait_timeout must be positive");
   }
+  if (absl::GetFlag(FLAGS_market_cache_ttl) < absl::ZeroDuration()) {
+    Die("--market_cache_ttl must not be negative");
+  }
 
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
@@ -149,10 +183,16 @@ int main(int argc, char** argv) {
   whalefeed::server::HealthProber prober(
       mysql, [mysql] { return mysql->PrepareDatabase(); }, &health, &clock, prober_options);
 
-  // The whalefeed.v1 services: each generated base class answers UNIMPLEMENTED for every method
-  // until that method is built.
-  whalefeed::v1::MarketService::Service market_service;
-  whalefeed::v1::WhaleService::Service whale_service;
+  // Query services: markets (with a bounded-staleness cache) and whales (admin calls checked
+  // against --admin_token).
+  whalefeed::server::AdminAuth admin_auth(absl::GetFlag(FLAGS_admin_token).value);
+  whalefeed::server::MarketServiceOptions market_options;
+  market_options.cache_ttl = absl::GetFlag(FLAGS_market_cache_ttl);
+  whalefeed::server::MarketService market_service(mysql, &clock, market_options);
+  whalefeed::server::WhaleService whale_service(mysql, &clock, &admin_auth);
+
+  // The other whalefeed.v1 services: each generated base class answers UNIMPLEMENTED for every
+  // method until that method is built.
   whalefeed::v1::FeedService::Service feed_service;
   whalefeed::v1::SyncService::Service sync_service;
 

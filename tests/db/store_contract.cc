@@ -9,13 +9,16 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "db/filter.h"
 #include "tests/testing/status_matchers.h"
 
 namespace whalefeed::db {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -549,6 +552,434 @@ TEST_P(StoreContractTest, FinishingARunAgainWithTheSameValuesIsOk) {
   EXPECT_EQ(jobs[0].latest.ended_time, ended);
   EXPECT_EQ(jobs[0].latest.error.size(), kMaxSyncErrorBytes);  // 30000 whole characters
   EXPECT_EQ(jobs[0].latest.error, error.substr(0, kMaxSyncErrorBytes));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read API for the query services.
+
+// Markets for the screener tests: three binaries (ids 10, 20, 30) and a categorical parent (40)
+// with children 41 and 42; whale flow on 20 (both outcomes), 41 and 42.
+void SeedScreener(Store& store, const Fence& fence) {
+  std::vector<Market> markets;
+  for (int id : {10, 20, 30}) markets.push_back(BinaryMarket(id));
+  markets[0].volume_24h = "500";
+  markets[1].volume_24h = "1500.25";
+  markets[2].volume_24h = "500";  // ties with 10: broken by market_id
+  markets[2].status = MarketStatus::kResolved;
+  markets[2].cutoff_time = absl::InfinitePast();  // unset: sorts before every set time
+  markets[1].created_time = kT0 - absl::Hours(1);
+  Market parent = BinaryMarket(40);
+  parent.market_type = MarketType::kCategorical;
+  parent.yes_label = parent.no_label = parent.yes_token_id = parent.no_token_id = "";
+  parent.condition_id = "";
+  parent.volume_24h = "900";
+  parent.labels = {"Sports"};
+  markets.push_back(parent);
+  for (int id : {42, 41}) {
+    Market child = BinaryMarket(id);
+    child.parent_market_id = 40;
+    child.volume_24h = "0";
+    child.labels = {};
+    markets.push_back(child);
+  }
+  ASSERT_OK(store.UpsertMarkets(fence, markets, kT0).status());
+  std::vector<MarketWhaleFlow> flows;
+  auto flow = [&](int64_t id, Outcome outcome, const char* buy, const char* sell) {
+    MarketWhaleFlow f;
+    f.market_id = id;
+    f.outcome = outcome;
+    f.buy_volume_usd = buy;
+    f.sell_volume_usd = sell;
+    flows.push_back(f);
+  };
+  flow(20, Outcome::kYes, "100.5", "20");
+  flow(20, Outcome::kNo, "0", "30");
+  flow(41, Outcome::kYes, "1000", "0");
+  flow(42, Outcome::kNo, "5", "5");
+  ASSERT_OK(store.UpsertMarketWhaleFlow(fence, flows, kT0));
+}
+
+std::vector<int64_t> MarketIds(const MarketPage& page) {
+  std::vector<int64_t> ids;
+  for (const MarketEntry& e : page.markets) ids.push_back(e.market.market_id);
+  return ids;
+}
+
+// Walks a market list in pages of `limit`: every id once, in order.
+std::vector<int64_t> WalkMarkets(Store& store, MarketQuery query, int limit) {
+  std::vector<int64_t> ids;
+  query.limit = limit;
+  for (int pages = 0; pages < 100; ++pages) {
+    absl::StatusOr<MarketPage> page = store.ListMarketEntries(query);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    for (int64_t id : MarketIds(*page)) ids.push_back(id);
+    if (!page->more) break;
+    query.after = page->last;
+  }
+  return ids;
+}
+
+TEST_P(StoreContractTest, MarketEntriesInOrderWithChildrenAndWhaleVolume) {
+  ASSERT_NO_FATAL_FAILURE(SeedScreener(store(), fence()));
+  ASSERT_OK_AND_ASSIGN(MarketPage page, store().ListMarketEntries(MarketQuery{}));
+  EXPECT_EQ(page.total_size, 4);
+  EXPECT_FALSE(page.more);
+  // volume_24h desc, ties by market_id desc; children only inside their parent.
+  EXPECT_THAT(MarketIds(page), ElementsAre(20, 40, 30, 10));
+  EXPECT_EQ(page.markets[0].whale_volume_24h, "150.5");
+  EXPECT_EQ(page.markets[1].whale_volume_24h, "1010");  // the sum over its children
+  EXPECT_EQ(page.markets[2].whale_volume_24h, "0");
+  ASSERT_THAT(page.markets[1].children, SizeIs(2));
+  EXPECT_EQ(page.markets[1].children[0].market.market_id, 41);
+  EXPECT_EQ(page.markets[1].children[0].whale_volume_24h, "1000");
+  EXPECT_EQ(page.markets[1].children[1].market.market_id, 42);
+  EXPECT_EQ(page.markets[1].children[1].whale_volume_24h, "10");
+  EXPECT_THAT(page.markets[1].market.labels, ElementsAre("Sports"));
+  EXPECT_THAT(page.markets[0].market.labels, ElementsAre("Crypto", "BNB"));
+  EXPECT_THAT(page.markets[0].children, IsEmpty());
+
+  MarketQuery by_whale;
+  by_whale.order = {MarketOrderKey::kWhaleVolume24h, true};
+  ASSERT_OK_AND_ASSIGN(page, store().ListMarketEntries(by_whale));
+  EXPECT_THAT(MarketIds(page), ElementsAre(40, 20, 30, 10));
+  MarketQuery by_cutoff;
+  by_cutoff.order = {MarketOrderKey::kCutoffTime, false};
+  ASSERT_OK_AND_ASSIGN(page, store().ListMarketEntries(by_cutoff));
+  EXPECT_THAT(MarketIds(page), ElementsAre(30, 10, 20, 40));  // unset first
+  MarketQuery by_created;
+  by_created.order = {MarketOrderKey::kCreatedTime, true};
+  ASSERT_OK_AND_ASSIGN(page, store().ListMarketEntries(by_created));
+  EXPECT_THAT(MarketIds(page), ElementsAre(20, 40, 30, 10));
+}
+
+TEST_P(StoreContractTest, MarketEntriesFilterAndCount) {
+  ASSERT_NO_FATAL_FAILURE(SeedScreener(store(), fence()));
+  auto ids = [&](absl::string_view text) {
+    absl::StatusOr<Filter> filter = ParseMarketFilter(text);
+    EXPECT_TRUE(filter.ok()) << filter.status();
+    MarketQuery query;
+    query.filter = &*filter;
+    query.order = {MarketOrderKey::kMarketId, false};
+    absl::StatusOr<MarketPage> page = store().ListMarketEntries(query);
+    EXPECT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->total_size, static_cast<int64_t>(page->markets.size()));
+    return MarketIds(*page);
+  };
+  EXPECT_THAT(ids("status = ACTIVATED"), ElementsAre(10, 20, 40));
+  EXPECT_THAT(ids("whale_volume_24h >= 150.5"), ElementsAre(20, 40));
+  EXPECT_THAT(ids("label = \"Sports\""), ElementsAre(40));
+  EXPECT_THAT(ids("NOT label:\"crypto\""), ElementsAre(40));
+  EXPECT_THAT(ids("title:\"MARKET 3\" OR market_id = 10"), ElementsAre(10, 30));
+  EXPECT_THAT(ids("cutoff_time > \"2020-01-01T00:00:00Z\" AND volume_24h < 1000"),
+              ElementsAre(10, 40));
+  EXPECT_THAT(ids("market_id = 41"), IsEmpty());  // children are not listed at top level
+}
+
+TEST_P(StoreContractTest, MarketWalksVisitEveryMarketOnceInEveryOrder) {
+  std::vector<Market> markets;
+  for (int id = 1; id <= 23; ++id) {
+    Market m = BinaryMarket(id);
+    m.volume = absl::StrCat(id % 4, ".5");  // many ties
+    m.volume_24h = absl::StrCat(id % 3);
+    m.volume_7d = absl::StrCat(100 - id);
+    m.created_time = kT0 - absl::Hours(id % 5);
+    if (id % 6 == 0) m.cutoff_time = absl::InfinitePast();
+    markets.push_back(m);
+  }
+  ASSERT_OK(store().UpsertMarkets(fence(), markets, kT0).status());
+  for (MarketOrderKey key :
+       {MarketOrderKey::kVolume, MarketOrderKey::kVolume24h, MarketOrderKey::kVolume7d,
+        MarketOrderKey::kWhaleVolume24h, MarketOrderKey::kCreatedTime, MarketOrderKey::kCutoffTime,
+        MarketOrderKey::kMarketId}) {
+    for (bool descending : {false, true}) {
+      MarketQuery query;
+      query.order = {key, descending};
+      SCOPED_TRACE(OrderText(query.order));
+      const std::vector<int64_t> all = WalkMarkets(store(), query, 1000);
+      ASSERT_THAT(all, SizeIs(23));
+      EXPECT_EQ(WalkMarkets(store(), query, 4), all);
+      EXPECT_EQ(WalkMarkets(store(), query, 1), all);
+    }
+  }
+}
+
+TEST_P(StoreContractTest, MarketEntryOfAParentHasItsChildrenAndAChildStandsAlone) {
+  ASSERT_NO_FATAL_FAILURE(SeedScreener(store(), fence()));
+  ASSERT_OK_AND_ASSIGN(MarketEntry parent, store().GetMarketEntry(40));
+  EXPECT_EQ(parent.whale_volume_24h, "1010");
+  ASSERT_THAT(parent.children, SizeIs(2));
+  EXPECT_EQ(parent.children[0].market.market_id, 41);
+  EXPECT_THAT(parent.children[0].market.labels, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(MarketEntry child, store().GetMarketEntry(42));
+  EXPECT_EQ(child.market.parent_market_id, 40);
+  EXPECT_EQ(child.whale_volume_24h, "10");
+  EXPECT_THAT(child.children, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(MarketEntry binary, store().GetMarketEntry(20));
+  EXPECT_EQ(binary.whale_volume_24h, "150.5");
+  EXPECT_THAT(binary.market.labels, ElementsAre("Crypto", "BNB"));
+  EXPECT_THAT(store().GetMarketEntry(99), StatusIs(absl::StatusCode::kNotFound, HasSubstr("99")));
+}
+
+WhaleStats Stats(const std::string& wallet, StatsWindow window, const char* volume,
+                 int64_t trades) {
+  WhaleStats s;
+  s.wallet = wallet;
+  s.window = window;
+  s.volume_usd = volume;
+  s.buy_volume_usd = volume;
+  s.trade_count = trades;
+  s.realized_profit_usd = absl::StrCat("-", trades);
+  s.last_trade_time = kT0 - absl::Minutes(trades);
+  s.first_trade_time = kT0 - absl::Hours(trades);
+  s.rank = static_cast<int32_t>(trades);
+  s.computed_time = kT0;
+  return s;
+}
+
+std::vector<std::string> Wallets(const WhalePage& page) {
+  std::vector<std::string> out;
+  for (const WhaleEntry& e : page.whales) out.push_back(e.whale.wallet);
+  return out;
+}
+
+TEST_P(StoreContractTest, LeaderboardCountsWhalesWithoutStatsAsZero) {
+  for (int n = 1; n <= 4; ++n) {
+    ASSERT_OK(
+        store().TrackWhale(Wallet(n), absl::StrCat("Fund ", n), WhaleSource::kFile, kT0).status());
+  }
+  ASSERT_OK(store().UntrackWhale(Wallet(4)).status());
+  ASSERT_OK(store().UpsertWhaleStats(fence(),
+                                     {Stats(Wallet(1), StatsWindow::k24h, "100", 3),
+                                      Stats(Wallet(2), StatsWindow::k24h, "2500.5", 1),
+                                      Stats(Wallet(3), StatsWindow::k7d, "99999", 50),
+                                      Stats(Wallet(4), StatsWindow::k24h, "100", 7)},
+                                     kT0));
+  ASSERT_OK_AND_ASSIGN(WhalePage page, store().ListWhaleEntries(WhaleQuery{}));
+  // volume desc, ties by wallet desc; wallet 3 has no 24h row: zero.
+  EXPECT_THAT(Wallets(page), ElementsAre(Wallet(2), Wallet(4), Wallet(1), Wallet(3)));
+  EXPECT_EQ(page.whales[0].stats.volume_usd, "2500.5");
+  EXPECT_EQ(page.whales[0].stats.window, StatsWindow::k24h);
+  EXPECT_EQ(page.whales[0].stats.rank, 1);
+  EXPECT_EQ(page.whales[0].stats.last_trade_time, kT0 - absl::Minutes(1));
+  EXPECT_EQ(page.whales[0].whale.label, "Fund 2");
+  EXPECT_EQ(page.whales[3].stats.volume_usd, "0");
+  EXPECT_EQ(page.whales[3].stats.trade_count, 0);
+  EXPECT_EQ(page.whales[3].stats.window, StatsWindow::k24h);
+  EXPECT_EQ(page.whales[3].stats.last_trade_time, absl::InfinitePast());
+
+  WhaleQuery week;
+  week.window = StatsWindow::k7d;
+  ASSERT_OK_AND_ASSIGN(page, store().ListWhaleEntries(week));
+  EXPECT_EQ(Wallets(page).front(), Wallet(3));
+  EXPECT_EQ(page.whales[0].stats.volume_usd, "99999");
+
+  ASSERT_OK_AND_ASSIGN(Filter tracked, ParseWhaleFilter("tracked = true AND volume_usd > 0"));
+  WhaleQuery filtered;
+  filtered.filter = &tracked;
+  filtered.order = {WhaleOrderKey::kTradeCount, false};
+  ASSERT_OK_AND_ASSIGN(page, store().ListWhaleEntries(filtered));
+  EXPECT_THAT(Wallets(page), ElementsAre(Wallet(2), Wallet(1)));
+  ASSERT_OK_AND_ASSIGN(Filter label, ParseWhaleFilter("label:\"FUND 3\" OR trade_count >= 7"));
+  filtered.filter = &label;
+  ASSERT_OK_AND_ASSIGN(page, store().ListWhaleEntries(filtered));
+  EXPECT_THAT(Wallets(page), ElementsAre(Wallet(3), Wallet(4)));
+
+  for (WhaleOrderKey key : {WhaleOrderKey::kVolumeUsd, WhaleOrderKey::kTradeCount,
+                            WhaleOrderKey::kRealizedProfitUsd, WhaleOrderKey::kLastTradeTime}) {
+    for (bool descending : {false, true}) {
+      WhaleQuery query;
+      query.order = {key, descending};
+      SCOPED_TRACE(OrderText(query.order));
+      query.limit = 1000;
+      ASSERT_OK_AND_ASSIGN(WhalePage all, store().ListWhaleEntries(query));
+      std::vector<std::string> walked;
+      query.limit = 1;
+      for (int i = 0; i < 10; ++i) {
+        ASSERT_OK_AND_ASSIGN(WhalePage one, store().ListWhaleEntries(query));
+        for (const std::string& w : Wallets(one)) walked.push_back(w);
+        if (!one.more) break;
+        query.after = one.last;
+      }
+      EXPECT_EQ(walked, Wallets(all));
+    }
+  }
+}
+
+TEST_P(StoreContractTest, WhaleStatsOfEveryWindowAndFencedWrites) {
+  ASSERT_OK(store().UpsertWhaleStats(fence(), {Stats(Wallet(1), StatsWindow::k30d, "5", 1)}, kT0));
+  ASSERT_OK(store().UpsertWhaleStats(fence(), {Stats(Wallet(1), StatsWindow::k30d, "6.5", 2)},
+                                     kT0 + absl::Hours(1)));
+  ASSERT_OK_AND_ASSIGN(std::vector<WhaleStats> stats,
+                       store().GetWhaleStats(absl::AsciiStrToUpper(Wallet(1))));
+  ASSERT_THAT(stats, SizeIs(4));
+  EXPECT_EQ(stats[0].window, StatsWindow::k24h);
+  EXPECT_EQ(stats[0].volume_usd, "0");
+  EXPECT_EQ(stats[0].computed_time, absl::InfinitePast());
+  EXPECT_EQ(stats[2].window, StatsWindow::k30d);
+  EXPECT_EQ(stats[2].volume_usd, "6.5");
+  EXPECT_EQ(stats[2].realized_profit_usd, "-2");
+  EXPECT_EQ(stats[2].trade_count, 2);
+  EXPECT_EQ(stats[2].first_trade_time, kT0 - absl::Hours(2));
+  EXPECT_EQ(stats[3].window, StatsWindow::kAll);
+
+  WhaleStats bad = Stats(Wallet(1), StatsWindow::k24h, "1e5", 1);
+  EXPECT_THAT(store().UpsertWhaleStats(fence(), {bad}, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("volume_usd")));
+  bad = Stats("0x12", StatsWindow::k24h, "1", 1);
+  EXPECT_THAT(store().UpsertWhaleStats(fence(), {bad}, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("wallet")));
+  MarketWhaleFlow flow;
+  flow.market_id = 5;
+  flow.outcome = Outcome::kUnspecified;
+  EXPECT_THAT(store().UpsertMarketWhaleFlow(fence(), {flow}, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("outcome")));
+
+  ASSERT_OK(store().AdvanceLeaderEpoch("another", kT0).status());
+  EXPECT_THAT(store().UpsertWhaleStats(fence(), {Stats(Wallet(1), StatsWindow::k24h, "1", 1)}, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  flow.outcome = Outcome::kYes;
+  EXPECT_THAT(store().UpsertMarketWhaleFlow(fence(), {flow}, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(stats, store().GetWhaleStats(Wallet(1)));
+  EXPECT_EQ(stats[0].volume_usd, "0");
+}
+
+// Ingests `n` trades of `wallet`: amount i % 5, traded every minute backwards, the even ones
+// BACKFILL.
+void IngestMixed(Store& store, const Fence& fence, const std::string& wallet, int first, int n) {
+  std::vector<Activity> trades;
+  for (int i = first; i < first + n; ++i) {
+    Activity a = Trade(wallet, i, kT0 - absl::Minutes(i % 7));
+    a.amount_usd = absl::StrCat(i % 5, ".25");
+    a.origin = i % 2 == 0 ? Origin::kBackfill : Origin::kLive;
+    trades.push_back(a);
+  }
+  ASSERT_OK(store.IngestActivities(fence, wallet, trades, Poll(kT0, n), kT0).status());
+}
+
+std::vector<uint64_t> Sequences(const std::vector<Activity>& activities) {
+  std::vector<uint64_t> out;
+  for (const Activity& a : activities) out.push_back(a.sequence);
+  return out;
+}
+
+TEST_P(StoreContractTest, RecentActivityIsNewestFirstWithBackfill) {
+  ASSERT_OK(store().TrackWhale(Wallet(1), "One", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store().TrackWhale(Wallet(2), "", WhaleSource::kApi, kT0).status());
+  ASSERT_NO_FATAL_FAILURE(IngestMixed(store(), fence(), Wallet(1), 0, 10));
+  ASSERT_NO_FATAL_FAILURE(IngestMixed(store(), fence(), Wallet(2), 100, 3));
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> recent, store().ListRecentActivity(Wallet(1), 4));
+  ASSERT_THAT(recent, SizeIs(4));
+  // Traded minute offsets i % 7 for i = 0..9: newest are i = 0 and 7 (offset 0), then 1 and 8.
+  EXPECT_EQ(recent[0].tx_hash, Trade(Wallet(1), 7, kT0).tx_hash);
+  EXPECT_EQ(recent[1].tx_hash, Trade(Wallet(1), 0, kT0).tx_hash);
+  EXPECT_EQ(recent[1].origin, Origin::kBackfill);
+  EXPECT_EQ(recent[2].tx_hash, Trade(Wallet(1), 8, kT0).tx_hash);
+  for (const Activity& a : recent) EXPECT_EQ(a.wallet, Wallet(1));
+  ASSERT_OK_AND_ASSIGN(recent, store().ListRecentActivity(Wallet(1), 100));
+  EXPECT_THAT(recent, SizeIs(10));
+  EXPECT_THAT(store().ListRecentActivity(Wallet(1), 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
+  EXPECT_THAT(store().ListRecentActivity("0xnope", 5),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("wallet")));
+}
+
+TEST_P(StoreContractTest, ActivityListStopsAtTheHighWaterMark) {
+  ASSERT_OK(store().TrackWhale(Wallet(1), "One", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store().TrackWhale(Wallet(2), "", WhaleSource::kApi, kT0).status());
+  ASSERT_NO_FATAL_FAILURE(IngestMixed(store(), fence(), Wallet(1), 0, 20));
+  ASSERT_NO_FATAL_FAILURE(IngestMixed(store(), fence(), Wallet(2), 100, 9));
+  ASSERT_OK_AND_ASSIGN(const uint64_t mark, store().GetLatestSequence());
+  ASSERT_NO_FATAL_FAILURE(IngestMixed(store(), fence(), Wallet(1), 200, 5));
+
+  ActivityQuery query;
+  query.high_water = mark;
+  query.include_backfill = true;
+  query.limit = 1000;
+  ASSERT_OK_AND_ASSIGN(ActivityPage all, store().ListActivity(query));
+  ASSERT_THAT(all.activities, SizeIs(29));
+  EXPECT_FALSE(all.more);
+  EXPECT_EQ(all.activities.front().sequence, mark);  // sequence desc
+  EXPECT_EQ(all.wallet_labels.front(), "");
+  EXPECT_EQ(all.wallet_labels.back(), "One");
+  query.include_backfill = false;
+  ASSERT_OK_AND_ASSIGN(ActivityPage live, store().ListActivity(query));
+  for (const Activity& a : live.activities) EXPECT_EQ(a.origin, Origin::kLive);
+  EXPECT_THAT(live.activities, SizeIs(14));
+
+  ASSERT_OK_AND_ASSIGN(Filter filter, ParseActivityFilter(absl::StrCat(
+                                          "wallet = \"", Wallet(2), "\" AND amount_usd >= 2.25")));
+  query.filter = &filter;
+  query.include_backfill = true;
+  ASSERT_OK_AND_ASSIGN(ActivityPage filtered, store().ListActivity(query));
+  for (const Activity& a : filtered.activities) {
+    EXPECT_EQ(a.wallet, Wallet(2));
+    EXPECT_NE(a.amount_usd, "0.25");
+    EXPECT_NE(a.amount_usd, "1.25");
+  }
+  EXPECT_THAT(filtered.activities, SizeIs(5));  // i = 102, 103, 104, 107, 108
+
+  for (ActivityOrder order : {ActivityOrder{ActivityOrderKey::kSequence, true},
+                              ActivityOrder{ActivityOrderKey::kSequence, false},
+                              ActivityOrder{ActivityOrderKey::kTradedTime, true},
+                              ActivityOrder{ActivityOrderKey::kTradedTime, false},
+                              ActivityOrder{ActivityOrderKey::kAmountUsd, true}}) {
+    SCOPED_TRACE(OrderText(order));
+    ActivityQuery walk;
+    walk.high_water = mark;
+    walk.include_backfill = true;
+    walk.order = order;
+    walk.limit = 1000;
+    ASSERT_OK_AND_ASSIGN(ActivityPage whole, store().ListActivity(walk));
+    ASSERT_THAT(whole.activities, SizeIs(29));
+    for (size_t i = 1; i < whole.activities.size(); ++i) {
+      const Activity& a = whole.activities[i - 1];
+      const Activity& b = whole.activities[i];
+      if (order.key == ActivityOrderKey::kTradedTime) {
+        EXPECT_TRUE(order.descending ? a.traded_time >= b.traded_time
+                                     : a.traded_time <= b.traded_time);
+      }
+    }
+    std::vector<uint64_t> walked;
+    walk.limit = 4;
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_OK_AND_ASSIGN(ActivityPage page, store().ListActivity(walk));
+      for (uint64_t s : Sequences(page.activities)) walked.push_back(s);
+      if (!page.more) break;
+      walk.after = page.last;
+    }
+    EXPECT_EQ(walked, Sequences(whole.activities));
+  }
+  query.limit = 0;
+  EXPECT_THAT(store().ListActivity(query),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
+  query.limit = kMaxQueryLimit + 1;
+  EXPECT_THAT(store().ListActivity(query), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(StoreOrderTest, ParsesEveryDocumentedOrderAndRefusesTheRest) {
+  ASSERT_OK_AND_ASSIGN(MarketOrder m, ParseMarketOrder(""));
+  EXPECT_EQ(OrderText(m), "volume_24h desc");
+  ASSERT_OK_AND_ASSIGN(m, ParseMarketOrder("  Cutoff_Time   DESC "));
+  EXPECT_EQ(OrderText(m), "cutoff_time desc");
+  ASSERT_OK_AND_ASSIGN(m, ParseMarketOrder("market_id"));
+  EXPECT_EQ(OrderText(m), "market_id");
+  EXPECT_THAT(ParseMarketOrder("title"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("order_by"), HasSubstr("\"title\""))));
+  EXPECT_THAT(ParseMarketOrder("volume desc desc"), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(WhaleOrder w, ParseWhaleOrder(""));
+  EXPECT_EQ(OrderText(w), "volume_usd desc");
+  ASSERT_OK_AND_ASSIGN(w, ParseWhaleOrder("last_trade_time"));
+  EXPECT_EQ(OrderText(w), "last_trade_time");
+  EXPECT_THAT(ParseWhaleOrder("wallet"), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(ActivityOrder a, ParseActivityOrder(""));
+  EXPECT_EQ(OrderText(a), "sequence desc");
+  ASSERT_OK_AND_ASSIGN(a, ParseActivityOrder("amount_usd desc"));
+  EXPECT_EQ(OrderText(a), "amount_usd desc");
+  EXPECT_THAT(ParseActivityOrder("amount_usd"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("order_by")));
 }
 
 }  // namespace

@@ -257,7 +257,8 @@ TEST(WhaledEndToEndTest, ReflectionHealthDatabaseOutageAndGracefulShutdown) {
     EXPECT_EQ(health->Check(&context, request, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
-  // A method not built yet answers UNIMPLEMENTED, never made-up data.
+  // The query services answer from the database: an unknown market is NOT_FOUND, never made-up
+  // data.
   {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
@@ -265,8 +266,8 @@ TEST(WhaledEndToEndTest, ReflectionHealthDatabaseOutageAndGracefulShutdown) {
     whalefeed::v1::GetMarketRequest request;
     request.set_market_id(1);
     whalefeed::v1::Market market;
-    EXPECT_EQ(markets->GetMarket(&context, request, &market).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
+    const grpc::Status status = markets->GetMarket(&context, request, &market);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   }
 
   // SIGTERM with a stream open: the stream sees NOT_SERVING and then ends with UNAVAILABLE (so
