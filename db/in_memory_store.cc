@@ -231,7 +231,8 @@ absl::StatusOr<FeedFreshness> InMemoryStore::GetFeedFreshness() {
   RETURN_IF_ERROR(CheckAvailable());
   FeedFreshness freshness;
   for (const auto& [wallet, whale] : whales_) {
-    freshness.last_whale_poll_time = std::max(freshness.last_whale_poll_time, whale.last_polled_time);
+    freshness.last_whale_poll_time =
+        std::max(freshness.last_whale_poll_time, whale.last_polled_time);
   }
   for (auto it = activity_.rbegin(); it != activity_.rend(); ++it) {
     if (it->second.origin != Origin::kLive) continue;
@@ -240,7 +241,8 @@ absl::StatusOr<FeedFreshness> InMemoryStore::GetFeedFreshness() {
   }
   return freshness;
 }
-// ---- End of feed reads ---------------------------------------------------------------------------
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
 
 absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(const Fence& fence, SyncJob job,
                                                     absl::string_view replica_id, absl::Time now) {

@@ -181,7 +181,8 @@ struct FeedFreshness {
   // holds no LIVE activity.
   std::optional<absl::Duration> detection_lag;
 };
-// ---- End of feed reads ---------------------------------------------------------------------------
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
 
 struct FeedMeta {
   std::string feed_id;           // random, made by the first migration; resume tokens carry it

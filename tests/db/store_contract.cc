@@ -562,9 +562,9 @@ TEST_P(StoreContractTest, FeedPositionAtTime) {
   std::vector<uint64_t> seqs;
   for (int i = 0; i < 3; ++i) {
     const absl::Time now = kT0 + absl::Minutes(i + 1);
-    ASSERT_OK_AND_ASSIGN(IngestResult r,
-                         store().IngestActivities(fence(), w, {Trade(w, 100 + i, kT0)},
-                                                  Poll(now, i + 1), now));
+    ASSERT_OK_AND_ASSIGN(
+        IngestResult r,
+        store().IngestActivities(fence(), w, {Trade(w, 100 + i, kT0)}, Poll(now, i + 1), now));
     ASSERT_THAT(r.inserted_sequences, SizeIs(1));
     seqs.push_back(r.inserted_sequences[0]);
   }
@@ -603,7 +603,8 @@ TEST_P(StoreContractTest, FeedFreshness) {
   EXPECT_EQ(*f.detection_lag, absl::Seconds(40));
 }
 
-// ---- End of feed reads ---------------------------------------------------------------------------
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
 
 }  // namespace
 }  // namespace whalefeed::db
