@@ -551,7 +551,8 @@ bool FeedHub::Stop(absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return threads_running_ == 0; };
-    mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+    mu_.AwaitWithDeadline(absl::Condition(&done),
+                          std::min(deadline, absl::Now() + options_.stop_wait));
     stopped = threads_running_ == 0;
   }
   for (std::thread& thread : threads_) {

@@ -84,6 +84,9 @@ struct FeedHubOptions {
   // After Drain, a stream whose last write has not completed by then (its client stopped reading)
   // is cancelled, so that shutdown never waits on it.
   absl::Duration drain_cancel_after = absl::Seconds(1);
+  // How long Stop waits at most (within its deadline) for a thread inside a database call before it
+  // reports the hub as still running, so that the components stopped after it get their turn.
+  absl::Duration stop_wait = absl::Seconds(1);
 };
 
 // Heartbeat intervals (design §5.5).
