@@ -806,6 +806,10 @@ void FeedHub::SendDueHeartbeats() {
 
 FeedHubStats FeedHub::Stats() const {
   FeedHubStats stats;
+  {
+    absl::MutexLock lock(&info_mu_);
+    stats.retention_floor = retention_floor_;
+  }
   absl::MutexLock lock(&mu_);
   stats.ready = ready_;
   stats.head_sequence = tail_position_;

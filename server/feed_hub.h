@@ -121,6 +121,10 @@ struct FeedStreamStats {
 struct FeedHubStats {
   bool ready = false;
   uint64_t head_sequence = 0;  // the newest sequence the hub has read
+  // The retention floor as last read (every freshness_refresh). A resume token is checked against
+  // it; one checked against an older floor whose rows are still in the ring is served from the
+  // ring (nothing is skipped); a stream reading the database checks the floor after every read.
+  uint64_t retention_floor = 0;
   size_t ring_events = 0;
   size_t ring_bytes = 0;
   size_t subscribers = 0;
