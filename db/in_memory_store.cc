@@ -214,6 +214,36 @@ absl::StatusOr<uint64_t> InMemoryStore::GetLatestSequence() {
   return activity_.empty() ? 0 : activity_.rbegin()->first;
 }
 
+// ---- Feed reads (WatchWhaleActivity) ------------------------------------------------------------
+absl::StatusOr<uint64_t> InMemoryStore::GetFeedPositionAt(absl::Time ingested_from) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  // The lowest sequence ingested at or after the time: ingested times need not follow sequence
+  // order (another leader's clock), so every row is looked at, as the SQL does.
+  for (const auto& [sequence, activity] : activity_) {
+    if (activity.ingested_time >= ingested_from) return sequence - 1;
+  }
+  return activity_.empty() ? 0 : activity_.rbegin()->first;
+}
+
+absl::StatusOr<FeedFreshness> InMemoryStore::GetFeedFreshness() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  FeedFreshness freshness;
+  for (const auto& [wallet, whale] : whales_) {
+    freshness.last_whale_poll_time =
+        std::max(freshness.last_whale_poll_time, whale.last_polled_time);
+  }
+  for (auto it = activity_.rbegin(); it != activity_.rend(); ++it) {
+    if (it->second.origin != Origin::kLive) continue;
+    freshness.detection_lag = it->second.ingested_time - it->second.traded_time;
+    break;
+  }
+  return freshness;
+}
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
+
 absl::StatusOr<int64_t> InMemoryStore::StartSyncRun(const Fence& fence, SyncJob job,
                                                     absl::string_view replica_id, absl::Time now) {
   RETURN_IF_ERROR(CheckText(replica_id, kMaxReplicaIdChars, "replica_id"));

@@ -67,6 +67,9 @@ class MySqlStore final : public Store {
   absl::StatusOr<std::vector<Activity>> ReadActivitiesAfter(uint64_t after_sequence,
                                                             int limit) override;
   absl::StatusOr<uint64_t> GetLatestSequence() override;
+  // Feed reads (WatchWhaleActivity)
+  absl::StatusOr<uint64_t> GetFeedPositionAt(absl::Time ingested_from) override;
+  absl::StatusOr<FeedFreshness> GetFeedFreshness() override;
 
   absl::StatusOr<int64_t> StartSyncRun(const Fence& fence, SyncJob job,
                                        absl::string_view replica_id, absl::Time now) override;

@@ -172,6 +172,18 @@ struct IngestResult {
   int64_t duplicates = 0;
 };
 
+// ---- Feed reads (WatchWhaleActivity) ------------------------------------------------------------
+// Data freshness as the feed's heartbeats report it (design §5.5).
+struct FeedFreshness {
+  // The newest whales.last_polled_time of any wallet; InfinitePast when no wallet was polled yet.
+  absl::Time last_whale_poll_time = absl::InfinitePast();
+  // ingested_time - traded_time of the newest LIVE activity (highest sequence); unset when the feed
+  // holds no LIVE activity.
+  std::optional<absl::Duration> detection_lag;
+};
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
+
 struct FeedMeta {
   std::string feed_id;           // random, made by the first migration; resume tokens carry it
   uint64_t retention_floor = 0;  // oldest retained sequence (0: nothing deleted yet)
@@ -420,6 +432,17 @@ class Store {
                                                                     int limit) = 0;
   // The highest committed sequence (0 when the feed is empty).
   virtual absl::StatusOr<uint64_t> GetLatestSequence() = 0;
+
+  // ---- Feed reads (WatchWhaleActivity) ----------------------------------------------------------
+  // The feed position a stream that starts at `ingested_from` starts after: one before the lowest
+  // sequence of the activities ingested at or after that time, so that it is the first one streamed
+  // (later sequences follow in order, whatever their ingested_time). When no activity was ingested
+  // at or after it, the highest committed sequence (the stream then starts with what comes next).
+  // Both are read in one statement, so a commit in between cannot fall into a gap.
+  virtual absl::StatusOr<uint64_t> GetFeedPositionAt(absl::Time ingested_from) = 0;
+  // Time of the last whale poll and the detection lag of the newest LIVE activity.
+  virtual absl::StatusOr<FeedFreshness> GetFeedFreshness() = 0;
+  // ---- End of feed reads ------------------------------------------------------------------------
 
   // Job runs (sync_logs; leader-only). FinishSyncRun ends a RUNNING run; repeating it with the same
   // values is OK (a retry after a lost answer), other values for an ended run are

@@ -25,6 +25,8 @@
 #include "db/dsn.h"
 #include "db/mysql_store.h"
 #include "server/admin_auth.h"
+#include "server/feed_hub.h"
+#include "server/feed_service.h"
 #include "server/health_prober.h"
 #include "server/health_service.h"
 #include "server/market_service.h"
@@ -55,6 +57,16 @@ ABSL_FLAG(int, db_pool_size, 8,
 ABSL_FLAG(absl::Duration, db_pool_wait_timeout, absl::Seconds(5),
           "how long a call waits for a database connection while all are in use; then it fails "
           "with UNAVAILABLE");
+// ---- The whale feed (WatchWhaleActivity) ----
+ABSL_FLAG(absl::Duration, feed_tail_interval, absl::Milliseconds(200),
+          "how often the feed reads new activity from the database (the leader's own commits reach "
+          "streams at once)");
+ABSL_FLAG(int, max_streams, 20000,
+          "open WatchWhaleActivity streams at most; more are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, feed_buffer_bytes, 1 << 20,
+          "bytes of activity a feed stream may have waiting for a slow client; beyond it the "
+          "stream catches up from the database");
+// ---- End of the whale feed ----
 
 // Query services (MarketService, WhaleService).
 namespace whalefeed {
@@ -88,7 +100,9 @@ constexpr const char* kEnvFlags[] = {
     "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
     "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout",
     // Query services.
-    "admin_token", "market_cache_ttl"};
+    "admin_token", "market_cache_ttl",
+    // The whale feed.
+    "feed_tail_interval", "max_streams", "feed_buffer_bytes"};
 // clang-format on
 constexpr struct {
   const char* variable;
@@ -158,6 +172,14 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_market_cache_ttl) < absl::ZeroDuration()) {
     Die("--market_cache_ttl must not be negative");
   }
+  // The whale feed
+  if (absl::GetFlag(FLAGS_feed_tail_interval) <= absl::ZeroDuration()) {
+    Die("--feed_tail_interval must be positive");
+  }
+  if (absl::GetFlag(FLAGS_max_streams) < 0) Die("--max_streams must not be negative");
+  if (absl::GetFlag(FLAGS_feed_buffer_bytes) < 4096) {
+    Die("--feed_buffer_bytes must be at least 4096");
+  }
 
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
@@ -191,16 +213,22 @@ int main(int argc, char** argv) {
   whalefeed::server::MarketService market_service(mysql, &clock, market_options);
   whalefeed::server::WhaleService whale_service(mysql, &clock, &admin_auth);
 
-  // The other whalefeed.v1 services: each generated base class answers UNIMPLEMENTED for every
-  // method until that method is built.
-  whalefeed::v1::FeedService::Service feed_service;
+  // The whale feed: every replica tails the activity table. The sync engine's on_commit callback
+  // is to call feed_hub.NotifyCommitted(sequence) so the leader's streams hear of a commit at once.
+  whalefeed::server::FeedHubOptions feed_options;
+  feed_options.tail_interval = absl::GetFlag(FLAGS_feed_tail_interval);
+  feed_options.max_streams = absl::GetFlag(FLAGS_max_streams);
+  feed_options.stream_buffer_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_feed_buffer_bytes));
+  whalefeed::server::FeedHub feed_hub(mysql, &clock, whalefeed::server::ActivityFilterParser(),
+                                      feed_options);
+  whalefeed::server::FeedService feed_service(&feed_hub);
   whalefeed::v1::SyncService::Service sync_service;
 
   whalefeed::server::WhaledParts parts;
   parts.health = &health;
   parts.services = {&market_service, &whale_service, &feed_service, &sync_service};
   // Started in this order, stopped in reverse.
-  parts.components = {&prober};
+  parts.components = {&prober, &feed_hub};
 
   whalefeed::server::WhaledServerOptions options;
   options.listen = listen;

@@ -76,6 +76,16 @@ absl::StatusOr<std::unique_ptr<WhaledServer>> WhaledServer::Start(WhaledServerOp
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(self->options_.listen, grpc::InsecureServerCredentials(), &self->port_);
+  // ---- Keepalive for long idle streams (WatchWhaleActivity) ----
+  // The server pings an idle connection every 60 s and drops it when no answer comes in 20 s, so
+  // streams of vanished clients end. Clients may ping as often as every 10 s, also with no call
+  // open (they should set keepalive_time >= 10 s, or they get GOAWAY too_many_pings).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // ---- End of keepalive ----
   builder.RegisterService(self->parts_.health);
   for (grpc::Service* service : self->parts_.services) builder.RegisterService(service);
   std::string startup_log;

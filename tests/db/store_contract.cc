@@ -981,6 +981,60 @@ TEST(StoreOrderTest, ParsesEveryDocumentedOrderAndRefusesTheRest) {
   EXPECT_THAT(ParseActivityOrder("amount_usd"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("order_by")));
 }
+// ---- Feed reads (WatchWhaleActivity) ------------------------------------------------------------
+
+TEST_P(StoreContractTest, FeedPositionAtTime) {
+  const std::string w = Wallet(7);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  // Empty feed: the head, 0.
+  EXPECT_THAT(store().GetFeedPositionAt(kT0), IsOkAndHolds(0u));
+  // Three polls ingested at kT0+1m, +2m, +3m.
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time now = kT0 + absl::Minutes(i + 1);
+    ASSERT_OK_AND_ASSIGN(
+        IngestResult r,
+        store().IngestActivities(fence(), w, {Trade(w, 100 + i, kT0)}, Poll(now, i + 1), now));
+    ASSERT_THAT(r.inserted_sequences, SizeIs(1));
+    seqs.push_back(r.inserted_sequences[0]);
+  }
+  // Before everything: one before the first row.
+  EXPECT_THAT(store().GetFeedPositionAt(kT0), IsOkAndHolds(seqs[0] - 1));
+  // Exactly at an ingest time: that row is the first streamed ("at or after").
+  EXPECT_THAT(store().GetFeedPositionAt(kT0 + absl::Minutes(2)), IsOkAndHolds(seqs[1] - 1));
+  EXPECT_THAT(store().GetFeedPositionAt(kT0 + absl::Minutes(2) + absl::Microseconds(1)),
+              IsOkAndHolds(seqs[2] - 1));
+  // After everything: the head.
+  EXPECT_THAT(store().GetFeedPositionAt(kT0 + absl::Hours(1)), IsOkAndHolds(seqs[2]));
+}
+
+TEST_P(StoreContractTest, FeedFreshness) {
+  ASSERT_OK_AND_ASSIGN(FeedFreshness empty, store().GetFeedFreshness());
+  EXPECT_EQ(empty.last_whale_poll_time, absl::InfinitePast());
+  EXPECT_FALSE(empty.detection_lag.has_value());
+
+  const std::string w1 = Wallet(8), w2 = Wallet(9);
+  ASSERT_OK(store().TrackWhale(w1, "", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store().TrackWhale(w2, "", WhaleSource::kApi, kT0).status());
+  // A LIVE trade detected 40 s late, then a BACKFILL one (not counted), polled later by w2.
+  ASSERT_OK(store()
+                .IngestActivities(fence(), w1, {Trade(w1, 200, kT0 + absl::Seconds(20))},
+                                  Poll(kT0 + absl::Minutes(1), 1), kT0 + absl::Minutes(1))
+                .status());
+  Activity backfill = Trade(w2, 201, kT0 - absl::Hours(5));
+  backfill.origin = Origin::kBackfill;
+  ASSERT_OK(store()
+                .IngestActivities(fence(), w2, {backfill}, Poll(kT0 + absl::Minutes(2), 1),
+                                  kT0 + absl::Minutes(2))
+                .status());
+  ASSERT_OK_AND_ASSIGN(FeedFreshness f, store().GetFeedFreshness());
+  EXPECT_EQ(f.last_whale_poll_time, kT0 + absl::Minutes(2));
+  ASSERT_TRUE(f.detection_lag.has_value());
+  EXPECT_EQ(*f.detection_lag, absl::Seconds(40));
+}
+
+// ---- End of feed reads
+// ---------------------------------------------------------------------------
 
 }  // namespace
 }  // namespace whalefeed::db
