@@ -67,7 +67,7 @@ Reply ToReply(const httplib::Result& res) {
 // GET with an `apikey` header (none if `key` is empty) on a fresh connection.
 Reply Get(const OpinionSim& sim, const std::string& path, const std::string& key = kKey) {
   httplib::Client client("127.0.0.1", sim.port());
-  client.set_read_timeout(10, 0);
+  client.set_read_timeout(60, 0);  // a failure bound: ground-truth bodies are large
   httplib::Headers headers;
   if (!key.empty()) headers.emplace("apikey", key);
   return ToReply(client.Get(path.c_str(), headers));
@@ -75,7 +75,7 @@ Reply Get(const OpinionSim& sim, const std::string& path, const std::string& key
 
 Reply Post(const OpinionSim& sim, const std::string& path, const std::string& body = "") {
   httplib::Client client("127.0.0.1", sim.port());
-  client.set_read_timeout(10, 0);
+  client.set_read_timeout(60, 0);  // a failure bound: ground-truth bodies are large
   return ToReply(client.Post(path.c_str(), body, "application/json"));
 }
 
@@ -1192,6 +1192,7 @@ OpinionSim::Options ManualClock(uint64_t seed = 1) {
   options.markets = 80;
   options.wallets = 40;
   options.history_days = 1;
+  options.trades_per_minute = 5;  // thousands of trades a day: enough, and quick under sanitizers
   return options;
 }
 
@@ -1625,7 +1626,9 @@ TEST(OpinionSimTradesTest, AmountsQuoteTokensAndStatusEnumsVary) {
 
 TEST(OpinionSimTradesTest, MarketIdFilterIsExact) {
   FakeClock clock;
-  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(Unlimited(), &clock));
+  OpinionSim::Options options = Unlimited();
+  options.history_days = 2;  // keeps the ground-truth call small
+  ASSERT_OK_AND_ASSIGN(auto sim, OpinionSim::Create(options, &clock));
   // A wallet trade on a categorical child: filtering by the parent finds nothing.
   Reply truth = AllTruth(*sim, 0, "&limit=5000");
   std::string wallet;
@@ -1789,8 +1792,8 @@ TEST(OpinionSimAdminTest, GroundTruthPagesUntilAndPending) {
   EXPECT_EQ(IntField(all.json, "returned"), total);  // everything by default
   // Pages concatenate to the whole.
   std::vector<std::string> paged;
-  for (int64_t offset = 0; offset < total; offset += 17) {
-    Reply page = Get(*sim, absl::StrCat(base, "&limit=17&offset=", offset), "");
+  for (int64_t offset = 0; offset < total; offset += 97) {
+    Reply page = Get(*sim, absl::StrCat(base, "&limit=97&offset=", offset), "");
     for (const rapidjson::Value& t : page.json["trades"].GetArray()) {
       paged.push_back(absl::StrCat(StrField(t, "txHash"), "/", IntField(t, "fillIndex")));
     }
