@@ -56,6 +56,19 @@ class InMemoryStore final : public Store {
                              int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
+  // ---- Sync control ----
+  absl::StatusOr<int64_t> FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                              absl::string_view reason) override;
+  absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) override;
+  absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
+                                                            absl::Span<const SyncJob> jobs,
+                                                            absl::Time now) override;
+  absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                              absl::Time now) override;
+  absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
+  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
+  // ---- end of Sync control ----
+
  private:
   absl::Status CheckAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -70,6 +83,10 @@ class InMemoryStore final : public Store {
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, SyncRun> runs_ ABSL_GUARDED_BY(mu_);
   int64_t next_run_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Sync control.
+  std::map<int64_t, SyncRequest> pending_requests_ ABSL_GUARDED_BY(mu_);
+  int64_t next_request_id_ ABSL_GUARDED_BY(mu_) = 1;
+  PublishedLimiter limiter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace whalefeed::db

@@ -74,6 +74,19 @@ class MySqlStore final : public Store {
                              int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
+  // ---- Sync control ----
+  absl::StatusOr<int64_t> FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                              absl::string_view reason) override;
+  absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) override;
+  absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
+                                                            absl::Span<const SyncJob> jobs,
+                                                            absl::Time now) override;
+  absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                              absl::Time now) override;
+  absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
+  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
+  // ---- end of Sync control ----
+
  private:
   explicit MySqlStore(MySqlStoreOptions options);
 

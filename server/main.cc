@@ -4,8 +4,10 @@
 // runs until SIGTERM / SIGINT.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +29,11 @@
 #include "server/health_prober.h"
 #include "server/health_service.h"
 #include "server/whaled_server.h"
+// Sync control: leader election, scheduler, SyncService.
+#include "server/admin_auth.h"
+#include "server/sync_service.h"
+#include "sync/mysql_leader_lock.h"
+#include "sync/sync_engine.h"
 #include "whalefeed/v1/feed_service.grpc.pb.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
 #include "whalefeed/v1/sync_service.grpc.pb.h"
@@ -53,12 +60,28 @@ ABSL_FLAG(absl::Duration, db_pool_wait_timeout, absl::Seconds(5),
           "how long a call waits for a database connection while all are in use; then it fails "
           "with UNAVAILABLE");
 
+// ---- Sync control flags ----
+ABSL_FLAG(std::string, replica_id, "",
+          "this replica's id in the leader row, sync_logs and GetSyncStatus; empty: hostname, pid "
+          "and a random suffix");
+ABSL_FLAG(absl::Duration, leader_ping_interval, absl::Seconds(2),
+          "how often the leader checks that it still holds the election lock (and followers try "
+          "to take it); the lock's session is dropped by the server after 5 of these idle");
+ABSL_FLAG(bool, sync_enabled, true,
+          "take part in leader election and run the sync jobs when elected; false: serve only");
+ABSL_FLAG(std::string, admin_token, "",
+          "bearer token that admin calls (RunSyncJob, TrackWhale, UntrackWhale) must carry; empty: "
+          "admin calls are refused");
+// ---- end of Sync control flags ----
+
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
 constexpr const char* kEnvFlags[] = {
-    "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
-    "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout"};
+    "listen", "mysql_dsn", "opinion_base_url", "health_probe_interval", "shutdown_timeout",
+    "db_pool_size", "db_pool_wait_timeout",
+    // Sync control.
+    "replica_id", "leader_ping_interval", "sync_enabled", "admin_token"};
 constexpr struct {
   const char* variable;
   const char* flag;
@@ -125,6 +148,17 @@ int main(int argc, char** argv) {
     Die("--db_pool_wait_timeout must be positive");
   }
 
+  if (absl::GetFlag(FLAGS_leader_ping_interval) <= absl::ZeroDuration()) {
+    Die("--leader_ping_interval must be positive");
+  }
+  std::string replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (replica_id.empty()) replica_id = whalefeed::sync::DefaultReplicaId();
+  if (absl::Status s =
+          whalefeed::db::CheckText(replica_id, whalefeed::db::kMaxReplicaIdChars, "--replica_id");
+      !s.ok()) {
+    Die(std::string(s.message()));
+  }
+
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
   sigset_t signals;
@@ -154,13 +188,47 @@ int main(int argc, char** argv) {
   whalefeed::v1::MarketService::Service market_service;
   whalefeed::v1::WhaleService::Service whale_service;
   whalefeed::v1::FeedService::Service feed_service;
-  whalefeed::v1::SyncService::Service sync_service;
+  // ---- Sync control: the sync engine (leader election + scheduler) and SyncService ----
+  const absl::Time started_time = clock.Now();
+  // The jobs every replica registers (only the leader runs them); none until they are built.
+  std::vector<std::unique_ptr<whalefeed::sync::SyncJobRunner>> sync_jobs;
+  whalefeed::sync::SyncEngineOptions engine_options;
+  engine_options.replica_id = replica_id;
+  engine_options.elector.ping_interval = absl::GetFlag(FLAGS_leader_ping_interval);
+  engine_options.elector.retry_interval = absl::GetFlag(FLAGS_leader_ping_interval);
+  // A refused upstream key shows in health at once, not at the next probe.
+  engine_options.scheduler.on_run_finished = [&prober](const whalefeed::sync::RunReport&) {
+    prober.ProbeOnce();
+  };
+  whalefeed::sync::MySqlLeaderLockOptions lock_options;
+  lock_options.check_timeout =
+      std::min(absl::Seconds(2), absl::GetFlag(FLAGS_leader_ping_interval));
+  lock_options.idle_timeout =
+      std::max(absl::Seconds(5), 5 * absl::GetFlag(FLAGS_leader_ping_interval));
+  whalefeed::sync::SyncEngine sync_engine(
+      mysql, std::make_unique<whalefeed::sync::MySqlLeaderLock>(mysql, lock_options), &clock,
+      std::move(sync_jobs), engine_options);
+  whalefeed::server::AdminAuth admin_auth(absl::GetFlag(FLAGS_admin_token));
+  whalefeed::server::SyncServiceOptions sync_service_options;
+  sync_service_options.replica_id = replica_id;
+  sync_service_options.started_time = started_time;
+  sync_service_options.intervals.markets = prober_options.markets_interval;
+  sync_service_options.intervals.whale_trades = prober_options.whale_trades_interval;
+  sync_service_options.intervals.stats = prober_options.stats_interval;
+  sync_service_options.intervals.cleanup = prober_options.cleanup_interval;
+  sync_service_options.leader_present = [mysql] {
+    return whalefeed::sync::MySqlLeaderLock::IsHeldByAnyone(*mysql);
+  };
+  whalefeed::server::SyncService sync_service(mysql, &admin_auth, &clock, sync_engine.jobs(),
+                                              sync_service_options);
+  // ---- end of Sync control ----
 
   whalefeed::server::WhaledParts parts;
   parts.health = &health;
   parts.services = {&market_service, &whale_service, &feed_service, &sync_service};
   // Started in this order, stopped in reverse.
   parts.components = {&prober};
+  if (absl::GetFlag(FLAGS_sync_enabled)) parts.components.push_back(&sync_engine);  // Sync control
 
   whalefeed::server::WhaledServerOptions options;
   options.listen = listen;
@@ -169,7 +237,7 @@ int main(int argc, char** argv) {
   if (!server.ok()) Die(std::string(server.status().message()));
   WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
                << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "
-               << dsn->Redacted();
+               << dsn->Redacted() << ", replica " << replica_id;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
