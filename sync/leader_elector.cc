@@ -86,8 +86,13 @@ void LeaderElector::StepDown(const absl::Status& why) {
     resign_ = false;
   }
   if (!was.has_value()) return;
-  WF_LOG(WARNING) << "leadership lost (replica " << options_.replica_id << ", epoch " << was->epoch
-                  << "): " << why.ToString();
+  if (why.code() == absl::StatusCode::kCancelled) {  // given up on purpose: stopping
+    WF_LOG(INFO) << "leadership given up (replica " << options_.replica_id << ", epoch "
+                 << was->epoch << "): " << why.message();
+  } else {
+    WF_LOG(WARNING) << "leadership lost (replica " << options_.replica_id << ", epoch "
+                    << was->epoch << "): " << why.ToString();
+  }
   listener_->OnDeposed();
 }
 
