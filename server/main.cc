@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
     prober.ProbeOnce();
   };
   whalefeed::sync::MySqlLeaderLockOptions lock_options;
+  lock_options.lock_name = whalefeed::sync::LeaderLockNameFor(dsn->database);
   lock_options.check_timeout =
       std::min(absl::Seconds(2), absl::GetFlag(FLAGS_leader_ping_interval));
   lock_options.idle_timeout =
@@ -216,8 +217,8 @@ int main(int argc, char** argv) {
   sync_service_options.intervals.whale_trades = prober_options.whale_trades_interval;
   sync_service_options.intervals.stats = prober_options.stats_interval;
   sync_service_options.intervals.cleanup = prober_options.cleanup_interval;
-  sync_service_options.leader_present = [mysql] {
-    return whalefeed::sync::MySqlLeaderLock::IsHeldByAnyone(*mysql);
+  sync_service_options.leader_present = [mysql, name = lock_options.lock_name] {
+    return whalefeed::sync::MySqlLeaderLock::IsHeldByAnyone(*mysql, name);
   };
   whalefeed::server::SyncService sync_service(mysql, &admin_auth, &clock, sync_engine.jobs(),
                                               sync_service_options);

@@ -12,6 +12,12 @@
 
 namespace whalefeed::sync {
 
+std::string LeaderLockNameFor(const std::string& database) {
+  constexpr size_t kMaxLockNameChars = 64;
+  const std::string name = absl::StrCat(kLeaderLockName, ".", database);
+  return std::string(db::TruncateUtf8(name, kMaxLockNameChars));  // bytes: at most as many chars
+}
+
 MySqlLeaderLock::MySqlLeaderLock(db::MySqlStore* store, MySqlLeaderLockOptions options)
     : store_(store), options_(std::move(options)) {}
 

@@ -21,6 +21,11 @@ namespace whalefeed::sync {
 
 inline constexpr char kLeaderLockName[] = "whalefeed.sync";
 
+// The election lock of one database: "whalefeed.sync." + its name (cut to MySQL's 64 characters).
+// Named locks are global to the MySQL server, so two deployments (or test databases) sharing one
+// server must not share one lock.
+std::string LeaderLockNameFor(const std::string& database);
+
 struct MySqlLeaderLockOptions {
   std::string lock_name = kLeaderLockName;
   absl::Duration connect_timeout = absl::Seconds(3);
