@@ -70,6 +70,15 @@ std::optional<db::Fence> LeaderElector::fence() const {
   return fence_;
 }
 
+void LeaderElector::Drain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  if (fence_.has_value()) {
+    resign_ = true;
+    resign_reason_ = "the server is stopping";
+  }
+}
+
 void LeaderElector::Resign(absl::string_view why) {
   absl::MutexLock lock(&mu_);
   if (!fence_.has_value()) return;
@@ -132,6 +141,10 @@ bool LeaderElector::TryToLead() {
   }
   {
     absl::MutexLock lock(&mu_);
+    if (draining_) {  // shutdown began while this replica was winning
+      lock_->Release();
+      return false;
+    }
     fence_ = *fence;
     resign_ = false;
   }
@@ -148,17 +161,20 @@ bool LeaderElector::StepOnce() {
   absl::MutexLock step(&step_mu_);
   bool leading;
   bool resign;
+  bool draining;
   std::string reason;
   {
     absl::MutexLock lock(&mu_);
     leading = fence_.has_value();
     resign = resign_;
+    draining = draining_;
     reason = resign_reason_;
   }
-  if (!leading) return TryToLead();
+  if (!leading) return draining ? false : TryToLead();
   if (resign) {
     lock_->Release();
-    StepDown(absl::AbortedError(absl::StrCat("resigned: ", reason)));
+    StepDown(draining ? absl::CancelledError(reason)
+                      : absl::AbortedError(absl::StrCat("resigned: ", reason)));
     return false;
   }
   absl::Status held = lock_->CheckHeld();

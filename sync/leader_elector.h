@@ -54,6 +54,10 @@ class LeaderElector final : public Component {
 
   absl::string_view name() const override { return "leader-elector"; }
   absl::Status Start() override;
+  // The process is shutting down: a leader gives the lead up at once (its listener is told, so the
+  // jobs are cancelled and another replica can take over while this one finishes its calls), and
+  // a follower stops trying. Returns at once; the loop does the rest.
+  void Drain() override;
   // Ends the loop; a leader gives the lock up (so another replica takes over at once) and its
   // listener is told. A check blocked in the database is not waited for past `deadline`.
   bool Stop(absl::Time deadline) override;
@@ -88,6 +92,7 @@ class LeaderElector final : public Component {
   std::optional<db::Fence> fence_ ABSL_GUARDED_BY(mu_);
   std::string resign_reason_ ABSL_GUARDED_BY(mu_);
   bool resign_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool looping_ ABSL_GUARDED_BY(mu_) = false;
   bool last_try_failed_ ABSL_GUARDED_BY(mu_) = false;

@@ -49,6 +49,11 @@ absl::Status SyncEngine::Start() {
   return absl::OkStatus();
 }
 
+void SyncEngine::Drain() {
+  scheduler_.LoseLeadership();  // cancels at once; the elector's listener call repeats it
+  elector_.Drain();
+}
+
 bool SyncEngine::Stop(absl::Time deadline) {
   const bool elector_stopped = elector_.Stop(deadline);
   if (!elector_stopped) scheduler_.LoseLeadership();  // cancel the jobs even so

@@ -39,6 +39,9 @@ class SyncEngine final : public Component, private LeadershipListener {
   absl::string_view name() const override { return "sync-engine"; }
   // Starts the scheduler's workers and loop, then the elector.
   absl::Status Start() override;
+  // Shutdown begins: the jobs are cancelled and the lead given up at once (see
+  // LeaderElector::Drain), so another replica takes over while this one finishes its calls.
+  void Drain() override;
   // Stops the elector first (a leader gives up the lock and its running jobs are cancelled), then
   // the scheduler.
   bool Stop(absl::Time deadline) override;

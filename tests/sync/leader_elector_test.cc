@@ -160,6 +160,25 @@ TEST(LeaderElectorTest, ResignGivesTheLeadUpAtTheNextStep) {
   EXPECT_TRUE(b.elector.StepOnce());
 }
 
+TEST(LeaderElectorTest, DrainingGivesTheLeadUpAndStopsTrying) {
+  InMemoryLockTable table;
+  db::InMemoryStore store;
+  FakeClock clock(kT0);
+  Replica a(table, store, clock, "replica-a"), b(table, store, clock, "replica-b");
+  ASSERT_TRUE(a.elector.StepOnce());
+  a.elector.Drain();
+  EXPECT_FALSE(a.elector.StepOnce());
+  EXPECT_THAT(a.listener.events(), ElementsAre(1, -1));
+  EXPECT_EQ(table.holder(), 0);
+  EXPECT_FALSE(a.elector.StepOnce());  // a draining replica never takes the lead again
+  EXPECT_EQ(table.holder(), 0);
+  EXPECT_TRUE(b.elector.StepOnce());
+  b.elector.Drain();
+  table.Revoke();
+  EXPECT_FALSE(a.elector.StepOnce());
+  EXPECT_THAT(a.listener.events(), ElementsAre(1, -1));
+}
+
 TEST(LeaderElectorTest, StoppingTheLeaderHandsOverAtOnce) {
   InMemoryLockTable table;
   db::InMemoryStore store;
