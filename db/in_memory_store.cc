@@ -333,8 +333,13 @@ absl::StatusOr<std::vector<SyncRequest>> InMemoryStore::TakeSyncRequests(
   (void)now;  // taken requests are forgotten here; MySqlStore keeps them with their taken time
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
-  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  const bool any =
+      std::any_of(pending_requests_.begin(), pending_requests_.end(), [&](const auto& entry) {
+        return std::find(jobs.begin(), jobs.end(), entry.second.job) != jobs.end();
+      });
   std::vector<SyncRequest> taken;
+  if (!any) return taken;  // as MySqlStore: nothing pending is answered without the fence
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   for (auto it = pending_requests_.begin(); it != pending_requests_.end();) {
     if (std::find(jobs.begin(), jobs.end(), it->second.job) == jobs.end()) {
       ++it;

@@ -345,7 +345,9 @@ class Store {
   // for one job queue one request.
   virtual absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) = 0;
   // Takes the pending requests for any of `jobs` (leader-only): marks them taken at `now` and
-  // returns them, oldest first. Requests for other jobs stay pending.
+  // returns them, oldest first. Requests for other jobs stay pending. The leader asks every second
+  // or so: when nothing is pending it answers empty from a plain read, without locking the leader
+  // row (so without checking the fence either); when something is, a deposed leader is refused.
   virtual absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
                                                                     absl::Span<const SyncJob> jobs,
                                                                     absl::Time now) = 0;

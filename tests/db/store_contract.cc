@@ -607,6 +607,8 @@ TEST_P(StoreContractTest, SyncRequestsQueueOncePerJobAndAreTakenByTheLeader) {
   ASSERT_OK_AND_ASSIGN(taken, store().TakeSyncRequests(next, all, kT0 + absl::Seconds(3)));
   ASSERT_THAT(taken, SizeIs(1));
   EXPECT_EQ(taken[0].job, SyncJob::kStats);
+  // Nothing pending: an empty answer, from a plain read that checks no fence.
+  EXPECT_THAT(store().TakeSyncRequests(fence(), all, kT0), IsOkAndHolds(IsEmpty()));
 
   // Taken: a new request is accepted again, unless the job is running.
   EXPECT_THAT(store().RequestSyncRun(SyncJob::kMarkets, kT0 + absl::Seconds(4)),
