@@ -302,4 +302,117 @@ absl::StatusOr<std::vector<SyncJobSummary>> InMemoryStore::GetSyncJobSummaries()
   return out;
 }
 
+// ---- Sync control ----
+
+namespace {
+
+absl::Status CheckSyncJob(SyncJob job) {
+  const int number = static_cast<int>(job);
+  if (number < static_cast<int>(SyncJob::kMarkets) ||
+      number > static_cast<int>(SyncJob::kCleanup)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job: must name a sync job (1..4), got ", number));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> InMemoryStore::FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                                           absl::string_view reason) {
+  const std::string text(TruncateUtf8(reason, kMaxSyncErrorBytes));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  int64_t closed = 0;
+  for (auto& [id, run] : runs_) {
+    if (run.status != RunStatus::kRunning) continue;
+    run.status = RunStatus::kFailed;
+    run.error = text;
+    run.ended_time = now;
+    ++closed;
+  }
+  return closed;
+}
+
+absl::StatusOr<SyncRequestResult> InMemoryStore::RequestSyncRun(SyncJob job, absl::Time now) {
+  RETURN_IF_ERROR(CheckSyncJob(job));
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  SyncRequestResult result;
+  for (const auto& [id, request] : pending_requests_) {
+    if (request.job == job) return result;
+  }
+  for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {  // the newest run of the job
+    if (it->second.job != job) continue;
+    if (it->second.status == RunStatus::kRunning) return result;
+    break;
+  }
+  SyncRequest request;
+  request.request_id = next_request_id_++;
+  request.job = job;
+  request.requested_time = now;
+  pending_requests_[request.request_id] = request;
+  result.accepted = true;
+  result.requested_time = now;
+  return result;
+}
+
+absl::StatusOr<std::vector<SyncRequest>> InMemoryStore::TakeSyncRequests(
+    const Fence& fence, absl::Span<const SyncJob> jobs, absl::Time now) {
+  (void)now;  // taken requests are forgotten here; MySqlStore keeps them with their taken time
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  const bool any =
+      std::any_of(pending_requests_.begin(), pending_requests_.end(), [&](const auto& entry) {
+        return std::find(jobs.begin(), jobs.end(), entry.second.job) != jobs.end();
+      });
+  std::vector<SyncRequest> taken;
+  if (!any) return taken;  // as MySqlStore: nothing pending is answered without the fence
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  for (auto it = pending_requests_.begin(); it != pending_requests_.end();) {
+    if (std::find(jobs.begin(), jobs.end(), it->second.job) == jobs.end()) {
+      ++it;
+      continue;
+    }
+    taken.push_back(it->second);
+    it = pending_requests_.erase(it);
+  }
+  return taken;
+}
+
+absl::Status InMemoryStore::PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                                           absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  limiter_.limiter = limiter;
+  limiter_.published_time = now;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PublishedLimiter> InMemoryStore::GetPublishedLimiter() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return limiter_;
+}
+
+absl::StatusOr<SyncFreshness> InMemoryStore::GetSyncFreshness() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  SyncFreshness freshness;
+  for (const auto& [wallet, whale] : whales_) {
+    freshness.last_whale_poll_time =
+        std::max(freshness.last_whale_poll_time, whale.last_polled_time);
+  }
+  for (auto it = activity_.rbegin(); it != activity_.rend(); ++it) {
+    if (it->second.origin != Origin::kLive) continue;
+    freshness.detection_lag = it->second.ingested_time - it->second.traded_time;
+    break;
+  }
+  return freshness;
+}
+
+// ---- end of Sync control ----
+
 }  // namespace whalefeed::db

@@ -73,6 +73,18 @@ class InMemoryStore final : public Store {
                                 absl::Time now) override;
   absl::Status UpsertMarketWhaleFlow(const Fence& fence, absl::Span<const MarketWhaleFlow> flows,
                                      absl::Time now) override;
+  // ---- Sync control ----
+  absl::StatusOr<int64_t> FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                              absl::string_view reason) override;
+  absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) override;
+  absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
+                                                            absl::Span<const SyncJob> jobs,
+                                                            absl::Time now) override;
+  absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                              absl::Time now) override;
+  absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
+  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
+  // ---- end of Sync control ----
 
  private:
   // Whale volume over 24h of every market that has flow: its own for each market id, and under
@@ -101,6 +113,10 @@ class InMemoryStore final : public Store {
   // Read API: stats rows.
   std::map<std::pair<std::string, StatsWindow>, WhaleStats> stats_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int64_t, Outcome>, MarketWhaleFlow> flows_ ABSL_GUARDED_BY(mu_);
+  // Sync control.
+  std::map<int64_t, SyncRequest> pending_requests_ ABSL_GUARDED_BY(mu_);
+  int64_t next_request_id_ ABSL_GUARDED_BY(mu_) = 1;
+  PublishedLimiter limiter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace whalefeed::db

@@ -89,6 +89,18 @@ class MySqlStore final : public Store {
                                 absl::Time now) override;
   absl::Status UpsertMarketWhaleFlow(const Fence& fence, absl::Span<const MarketWhaleFlow> flows,
                                      absl::Time now) override;
+  // ---- Sync control ----
+  absl::StatusOr<int64_t> FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                              absl::string_view reason) override;
+  absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) override;
+  absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
+                                                            absl::Span<const SyncJob> jobs,
+                                                            absl::Time now) override;
+  absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                              absl::Time now) override;
+  absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
+  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
+  // ---- end of Sync control ----
 
  private:
   explicit MySqlStore(MySqlStoreOptions options);

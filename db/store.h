@@ -220,6 +220,40 @@ struct SyncJobSummary {
   absl::Time last_completed_time = absl::InfinitePast();  // InfinitePast: never completed
 };
 
+// ---- Sync control: election bookkeeping, RunSyncJob requests, limiter publishing, freshness ----
+
+// The leader's upstream rate limiter, as the leader publishes it into the leader row.
+struct LimiterSnapshot {
+  double rate_per_second = 0;
+  int64_t requests_total = 0;
+  int64_t throttled_total = 0;
+};
+
+struct PublishedLimiter {
+  LimiterSnapshot limiter;
+  absl::Time published_time = absl::InfinitePast();  // InfinitePast: never published
+};
+
+// A RunSyncJob request (sync_requests) that the leader has taken.
+struct SyncRequest {
+  int64_t request_id = 0;
+  SyncJob job = SyncJob::kUnspecified;
+  absl::Time requested_time = absl::InfinitePast();
+};
+
+struct SyncRequestResult {
+  bool accepted = false;  // false: that job is running or a request for it is pending already
+  absl::Time requested_time = absl::InfinitePast();  // set when accepted
+};
+
+// How fresh the whale data is: the last successful wallet poll, and the detection lag of the most
+// recently ingested LIVE activity (ingested_time - traded_time).
+struct SyncFreshness {
+  absl::Time last_whale_poll_time = absl::InfinitePast();  // InfinitePast: no poll yet
+  std::optional<absl::Duration> detection_lag;             // unset: no LIVE activity yet
+};
+// ---- end of Sync control ----
+
 // Lower-cases and checks a wallet address: "0x" + 40 hex digits. INVALID_ARGUMENT naming `field`
 // otherwise.
 absl::StatusOr<std::string> NormalizeWallet(absl::string_view wallet,
@@ -488,6 +522,29 @@ class Store {
                                              absl::Time now) = 0;
   // End of the read API.
   // -------------------------------------------------------------------------------------------
+  // ---- Sync control ----
+  // Closes every run still RUNNING as FAILED with `reason` (leader-only): the runs a dead leader
+  // left. Returns how many were closed.
+  virtual absl::StatusOr<int64_t> FailRunningSyncRuns(const Fence& fence, absl::Time now,
+                                                      absl::string_view reason) = 0;
+  // Queues a request to run `job` now (any replica: not fenced). Not accepted (nothing queued) when
+  // the job's latest run is RUNNING or a request for it is pending. INVALID_ARGUMENT naming `job`
+  // for kUnspecified or a number outside SyncJob. Requests are serialised, so two concurrent calls
+  // for one job queue one request.
+  virtual absl::StatusOr<SyncRequestResult> RequestSyncRun(SyncJob job, absl::Time now) = 0;
+  // Takes the pending requests for any of `jobs` (leader-only): marks them taken at `now` and
+  // returns them, oldest first. Requests for other jobs stay pending. The leader asks every second
+  // or so: when nothing is pending it answers empty from a plain read, without locking the leader
+  // row (so without checking the fence either); when something is, a deposed leader is refused.
+  virtual absl::StatusOr<std::vector<SyncRequest>> TakeSyncRequests(const Fence& fence,
+                                                                    absl::Span<const SyncJob> jobs,
+                                                                    absl::Time now) = 0;
+  // Stores the leader's limiter state in the leader row, published at `now` (leader-only).
+  virtual absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
+                                      absl::Time now) = 0;
+  virtual absl::StatusOr<PublishedLimiter> GetPublishedLimiter() = 0;
+  virtual absl::StatusOr<SyncFreshness> GetSyncFreshness() = 0;
+  // ---- end of Sync control ----
 };
 
 }  // namespace whalefeed::db

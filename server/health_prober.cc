@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "sync/job_health.h"
 
 namespace whalefeed::server {
 
@@ -72,7 +73,8 @@ void HealthProber::SetJobHealth(absl::Time now) {
     if (jobs.ok()) {
       for (const db::SyncJobSummary& summary : *jobs) {
         if (summary.latest.job == entry.job) {
-          fresh = now - summary.last_completed_time < 3 * IntervalOf(entry.job);
+          // Fresh enough, and not refused by the upstream since (sync/job_health.h).
+          fresh = sync::IsJobHealthy(summary, IntervalOf(entry.job), now);
         }
       }
     }

@@ -3,7 +3,8 @@
 //   applies the migrations (waiting for a database that is down at start, with a log line every
 //   few seconds); then it pings it every interval.
 // - "whalefeed.sync.<job>" is SERVING while that job's last completed run ended less than three
-//   of its intervals ago (read from sync_logs), so a stuck or failing job shows without taking the
+//   of its intervals ago and its latest run was not refused by the upstream for authorisation
+//   (read from sync_logs; sync/job_health.h), so a stuck or failing job shows without taking the
 //   server out.
 #ifndef WHALEFEED_SERVER_HEALTH_PROBER_H_
 #define WHALEFEED_SERVER_HEALTH_PROBER_H_

@@ -4,8 +4,10 @@
 // runs until SIGTERM / SIGINT.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +34,10 @@
 #include "server/market_service.h"
 #include "server/whale_service.h"
 #include "server/whaled_server.h"
+// Sync control: leader election, scheduler, SyncService.
+#include "server/sync_service.h"
+#include "sync/mysql_leader_lock.h"
+#include "sync/sync_engine.h"
 #include "whalefeed/v1/feed_service.grpc.pb.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
 #include "whalefeed/v1/sync_service.grpc.pb.h"
@@ -91,6 +97,17 @@ ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
           "how long a market or a ListMarkets page read from the database is served from memory "
           "(no answer is older than this); 0 disables the cache");
 
+// ---- Sync control flags ----
+ABSL_FLAG(std::string, replica_id, "",
+          "this replica's id in the leader row, sync_logs and GetSyncStatus; empty: hostname, pid "
+          "and a random suffix");
+ABSL_FLAG(absl::Duration, leader_ping_interval, absl::Seconds(2),
+          "how often the leader checks that it still holds the election lock (and followers try "
+          "to take it); the lock's session is dropped by the server after 5 of these idle");
+ABSL_FLAG(bool, sync_enabled, true,
+          "take part in leader election and run the sync jobs when elected; false: serve only");
+// ---- end of Sync control flags ----
+
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
@@ -102,7 +119,9 @@ constexpr const char* kEnvFlags[] = {
     // Query services.
     "admin_token", "market_cache_ttl",
     // The whale feed.
-    "feed_tail_interval", "max_streams", "feed_buffer_bytes"};
+    "feed_tail_interval", "max_streams", "feed_buffer_bytes",
+    // Sync control.
+    "replica_id", "leader_ping_interval", "sync_enabled"};
 // clang-format on
 constexpr struct {
   const char* variable;
@@ -181,6 +200,17 @@ int main(int argc, char** argv) {
     Die("--feed_buffer_bytes must be at least 4096");
   }
 
+  if (absl::GetFlag(FLAGS_leader_ping_interval) <= absl::ZeroDuration()) {
+    Die("--leader_ping_interval must be positive");
+  }
+  std::string replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (replica_id.empty()) replica_id = whalefeed::sync::DefaultReplicaId();
+  if (absl::Status s =
+          whalefeed::db::CheckText(replica_id, whalefeed::db::kMaxReplicaIdChars, "--replica_id");
+      !s.ok()) {
+    Die(std::string(s.message()));
+  }
+
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
   sigset_t signals;
@@ -222,13 +252,47 @@ int main(int argc, char** argv) {
   whalefeed::server::FeedHub feed_hub(mysql, &clock, whalefeed::server::ActivityFilterParser(),
                                       feed_options);
   whalefeed::server::FeedService feed_service(&feed_hub);
-  whalefeed::v1::SyncService::Service sync_service;
+  // ---- Sync control: the sync engine (leader election + scheduler) and SyncService ----
+  const absl::Time started_time = clock.Now();
+  // The jobs every replica registers (only the leader runs them); none until they are built.
+  std::vector<std::unique_ptr<whalefeed::sync::SyncJobRunner>> sync_jobs;
+  whalefeed::sync::SyncEngineOptions engine_options;
+  engine_options.replica_id = replica_id;
+  engine_options.elector.ping_interval = absl::GetFlag(FLAGS_leader_ping_interval);
+  engine_options.elector.retry_interval = absl::GetFlag(FLAGS_leader_ping_interval);
+  // A refused upstream key shows in health at once, not at the next probe.
+  engine_options.scheduler.on_run_finished = [&prober](const whalefeed::sync::RunReport&) {
+    prober.ProbeOnce();
+  };
+  whalefeed::sync::MySqlLeaderLockOptions lock_options;
+  lock_options.lock_name = whalefeed::sync::LeaderLockNameFor(dsn->database);
+  lock_options.check_timeout =
+      std::min(absl::Seconds(2), absl::GetFlag(FLAGS_leader_ping_interval));
+  lock_options.idle_timeout =
+      std::max(absl::Seconds(5), 5 * absl::GetFlag(FLAGS_leader_ping_interval));
+  whalefeed::sync::SyncEngine sync_engine(
+      mysql, std::make_unique<whalefeed::sync::MySqlLeaderLock>(mysql, lock_options), &clock,
+      std::move(sync_jobs), engine_options);
+  whalefeed::server::SyncServiceOptions sync_service_options;
+  sync_service_options.replica_id = replica_id;
+  sync_service_options.started_time = started_time;
+  sync_service_options.intervals.markets = prober_options.markets_interval;
+  sync_service_options.intervals.whale_trades = prober_options.whale_trades_interval;
+  sync_service_options.intervals.stats = prober_options.stats_interval;
+  sync_service_options.intervals.cleanup = prober_options.cleanup_interval;
+  sync_service_options.leader_present = [mysql, name = lock_options.lock_name] {
+    return whalefeed::sync::MySqlLeaderLock::IsHeldByAnyone(*mysql, name);
+  };
+  whalefeed::server::SyncService sync_service(mysql, &admin_auth, &clock, sync_engine.jobs(),
+                                              sync_service_options);
+  // ---- end of Sync control ----
 
   whalefeed::server::WhaledParts parts;
   parts.health = &health;
   parts.services = {&market_service, &whale_service, &feed_service, &sync_service};
   // Started in this order, stopped in reverse.
   parts.components = {&prober, &feed_hub};
+  if (absl::GetFlag(FLAGS_sync_enabled)) parts.components.push_back(&sync_engine);  // Sync control
 
   whalefeed::server::WhaledServerOptions options;
   options.listen = listen;
@@ -237,7 +301,7 @@ int main(int argc, char** argv) {
   if (!server.ok()) Die(std::string(server.status().message()));
   WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
                << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "
-               << dsn->Redacted();
+               << dsn->Redacted() << ", replica " << replica_id;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -1035,6 +1035,134 @@ TEST_P(StoreContractTest, FeedFreshness) {
 
 // ---- End of feed reads
 // ---------------------------------------------------------------------------
+// ---- Sync control ----
+
+TEST_P(StoreContractTest, ANewLeaderClosesRunsLeftRunningAsFailed) {
+  ASSERT_OK_AND_ASSIGN(int64_t left, store().StartSyncRun(fence(), SyncJob::kMarkets, "a", kT0));
+  ASSERT_OK_AND_ASSIGN(int64_t done, store().StartSyncRun(fence(), SyncJob::kStats, "a", kT0));
+  ASSERT_OK(store().FinishSyncRun(fence(), done, RunStatus::kCompleted, 7, "", kT0));
+  ASSERT_OK_AND_ASSIGN(Fence next, store().AdvanceLeaderEpoch("b", kT0 + absl::Minutes(1)));
+  // The deposed leader cannot close them; the new one closes exactly the open ones.
+  EXPECT_THAT(store().FailRunningSyncRuns(fence(), kT0, "x"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store().FailRunningSyncRuns(next, kT0 + absl::Minutes(1), "leader a was lost"),
+              IsOkAndHolds(1));
+  EXPECT_THAT(store().FailRunningSyncRuns(next, kT0 + absl::Minutes(2), "again"), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> jobs, store().GetSyncJobSummaries());
+  ASSERT_THAT(jobs, SizeIs(2));
+  EXPECT_EQ(jobs[0].latest.run_id, left);
+  EXPECT_EQ(jobs[0].latest.status, RunStatus::kFailed);
+  EXPECT_EQ(jobs[0].latest.error, "leader a was lost");
+  EXPECT_EQ(jobs[0].latest.ended_time, kT0 + absl::Minutes(1));
+  EXPECT_EQ(jobs[1].latest.status, RunStatus::kCompleted);
+  EXPECT_EQ(jobs[1].latest.item_count, 7);
+}
+
+TEST_P(StoreContractTest, SyncRequestsQueueOncePerJobAndAreTakenByTheLeader) {
+  ASSERT_OK_AND_ASSIGN(SyncRequestResult first, store().RequestSyncRun(SyncJob::kMarkets, kT0));
+  EXPECT_TRUE(first.accepted);
+  EXPECT_EQ(first.requested_time, kT0);
+  // Already queued: not accepted, nothing queued.
+  ASSERT_OK_AND_ASSIGN(SyncRequestResult again,
+                       store().RequestSyncRun(SyncJob::kMarkets, kT0 + absl::Seconds(1)));
+  EXPECT_FALSE(again.accepted);
+  EXPECT_EQ(again.requested_time, absl::InfinitePast());
+  ASSERT_OK_AND_ASSIGN(SyncRequestResult stats,
+                       store().RequestSyncRun(SyncJob::kStats, kT0 + absl::Seconds(2)));
+  EXPECT_TRUE(stats.accepted);
+  EXPECT_THAT(store().RequestSyncRun(SyncJob::kUnspecified, kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("job")));
+  EXPECT_THAT(store().RequestSyncRun(static_cast<SyncJob>(9), kT0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("9")));
+
+  // Only the leader takes them, and only for the jobs it asks for.
+  const SyncJob markets_only[] = {SyncJob::kMarkets};
+  ASSERT_OK_AND_ASSIGN(Fence next, store().AdvanceLeaderEpoch("b", kT0));
+  EXPECT_THAT(store().TakeSyncRequests(fence(), markets_only, kT0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncRequest> taken,
+                       store().TakeSyncRequests(next, markets_only, kT0 + absl::Seconds(3)));
+  ASSERT_THAT(taken, SizeIs(1));
+  EXPECT_EQ(taken[0].job, SyncJob::kMarkets);
+  EXPECT_EQ(taken[0].requested_time, kT0);
+  EXPECT_THAT(store().TakeSyncRequests(next, markets_only, kT0), IsOkAndHolds(IsEmpty()));
+  const SyncJob all[] = {SyncJob::kMarkets, SyncJob::kWhaleTrades, SyncJob::kStats,
+                         SyncJob::kCleanup};
+  ASSERT_OK_AND_ASSIGN(taken, store().TakeSyncRequests(next, all, kT0 + absl::Seconds(3)));
+  ASSERT_THAT(taken, SizeIs(1));
+  EXPECT_EQ(taken[0].job, SyncJob::kStats);
+  // Nothing pending: an empty answer, from a plain read that checks no fence.
+  EXPECT_THAT(store().TakeSyncRequests(fence(), all, kT0), IsOkAndHolds(IsEmpty()));
+
+  // Taken: a new request is accepted again, unless the job is running.
+  EXPECT_THAT(store().RequestSyncRun(SyncJob::kMarkets, kT0 + absl::Seconds(4)),
+              IsOkAndHolds(::testing::Field(&SyncRequestResult::accepted, true)));
+  ASSERT_OK_AND_ASSIGN(int64_t run,
+                       store().StartSyncRun(next, SyncJob::kCleanup, "b", kT0 + absl::Seconds(5)));
+  EXPECT_THAT(store().RequestSyncRun(SyncJob::kCleanup, kT0 + absl::Seconds(6)),
+              IsOkAndHolds(::testing::Field(&SyncRequestResult::accepted, false)));
+  ASSERT_OK(store().FinishSyncRun(next, run, RunStatus::kCompleted, 0, "", kT0 + absl::Seconds(7)));
+  EXPECT_THAT(store().RequestSyncRun(SyncJob::kCleanup, kT0 + absl::Seconds(8)),
+              IsOkAndHolds(::testing::Field(&SyncRequestResult::accepted, true)));
+}
+
+TEST_P(StoreContractTest, ConcurrentRequestsForOneJobQueueOne) {
+  constexpr int kThreads = 6;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<SyncRequestResult> r = store().RequestSyncRun(SyncJob::kWhaleTrades, kT0);
+      if (r.ok() && r->accepted) accepted.fetch_add(1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 1);
+  const SyncJob jobs[] = {SyncJob::kWhaleTrades};
+  EXPECT_THAT(store().TakeSyncRequests(fence(), jobs, kT0), IsOkAndHolds(SizeIs(1)));
+}
+
+TEST_P(StoreContractTest, TheLeaderPublishesItsLimiterState) {
+  ASSERT_OK_AND_ASSIGN(PublishedLimiter none, store().GetPublishedLimiter());
+  EXPECT_EQ(none.published_time, absl::InfinitePast());
+  ASSERT_OK(store().PublishLimiter(fence(), {11.5, 1234, 7}, kT0 + absl::Seconds(3)));
+  ASSERT_OK_AND_ASSIGN(PublishedLimiter published, store().GetPublishedLimiter());
+  EXPECT_DOUBLE_EQ(published.limiter.rate_per_second, 11.5);
+  EXPECT_EQ(published.limiter.requests_total, 1234);
+  EXPECT_EQ(published.limiter.throttled_total, 7);
+  EXPECT_EQ(published.published_time, kT0 + absl::Seconds(3));
+  ASSERT_OK(store().AdvanceLeaderEpoch("b", kT0).status());
+  EXPECT_THAT(store().PublishLimiter(fence(), {1, 1, 1}, kT0 + absl::Seconds(4)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(published, store().GetPublishedLimiter());
+  EXPECT_EQ(published.limiter.requests_total, 1234);
+}
+
+TEST_P(StoreContractTest, FreshnessIsTheLastPollAndTheLagOfTheNewestLiveTrade) {
+  ASSERT_OK_AND_ASSIGN(SyncFreshness none, store().GetSyncFreshness());
+  EXPECT_EQ(none.last_whale_poll_time, absl::InfinitePast());
+  EXPECT_FALSE(none.detection_lag.has_value());
+  const std::string w1 = Wallet(21), w2 = Wallet(22);
+  ASSERT_OK(store().TrackWhale(w1, "", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store().TrackWhale(w2, "", WhaleSource::kApi, kT0).status());
+  ASSERT_OK(store()
+                .IngestActivities(fence(), w1, {Trade(w1, 1, kT0 - absl::Seconds(30))},
+                                  Poll(kT0 + absl::Seconds(5), 1), kT0 + absl::Seconds(5))
+                .status());
+  Activity backfill = Trade(w2, 2, kT0 - absl::Hours(50));
+  backfill.origin = Origin::kBackfill;
+  ASSERT_OK(store()
+                .IngestActivities(fence(), w2, {backfill}, Poll(kT0 + absl::Seconds(9), 1),
+                                  kT0 + absl::Seconds(9))
+                .status());
+  ASSERT_OK_AND_ASSIGN(SyncFreshness freshness, store().GetSyncFreshness());
+  EXPECT_EQ(freshness.last_whale_poll_time, kT0 + absl::Seconds(9));
+  // The backfilled trade does not count: the newest LIVE one was seen 35 s after it was made.
+  ASSERT_TRUE(freshness.detection_lag.has_value());
+  EXPECT_EQ(*freshness.detection_lag, absl::Seconds(35));
+}
+
+// ---- end of Sync control ----
 
 }  // namespace
 }  // namespace whalefeed::db

@@ -150,5 +150,33 @@ TEST_F(HealthProberTest, StopDoesNotWaitForABlockedProbePastItsDeadline) {
   EXPECT_TRUE(prober.Stop(absl::Now() + absl::Seconds(30)));
 }
 
+// ---- Sync control: upstream auth failures ----
+
+// An upstream refusal (bad API key, region block) marks the job at once, however fresh its last
+// success; "" stays SERVING, so a load balancer does not drop every replica over one bad key.
+TEST_F(HealthProberTest, AnUpstreamAuthFailureMarksTheJobAtOnceButNeverTheServer) {
+  prepare_status_ = absl::OkStatus();
+  HealthProber prober = MakeProber();
+  CompleteRun(db::SyncJob::kMarkets, clock_.Now() - absl::Minutes(1));
+  CompleteRun(db::SyncJob::kStats, clock_.Now() - absl::Minutes(1));
+  ASSERT_OK_AND_ASSIGN(db::Fence fence, store_.AdvanceLeaderEpoch("replica", clock_.Now()));
+  for (const auto& [job, error] :
+       {std::pair{db::SyncJob::kMarkets, "UNAUTHENTICATED: upstream: HTTP 401"},
+        std::pair{db::SyncJob::kStats, "PERMISSION_DENIED: upstream: errno 10403"}}) {
+    ASSERT_OK_AND_ASSIGN(int64_t run, store_.StartSyncRun(fence, job, "replica", clock_.Now()));
+    ASSERT_OK(store_.FinishSyncRun(fence, run, db::RunStatus::kFailed, 0, error, clock_.Now()));
+  }
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status(""), Health::SERVING);
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::NOT_SERVING);
+  EXPECT_EQ(Status("whalefeed.sync.stats"), Health::NOT_SERVING);
+  // The next successful run clears it.
+  CompleteRun(db::SyncJob::kMarkets, clock_.Now());
+  ASSERT_TRUE(prober.ProbeOnce());
+  EXPECT_EQ(Status("whalefeed.sync.markets"), Health::SERVING);
+}
+
+// ---- end of Sync control ----
+
 }  // namespace
 }  // namespace whalefeed::server
