@@ -5,7 +5,9 @@
 #define WHALEFEED_DB_IN_MEMORY_STORE_H_
 
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -56,6 +58,21 @@ class InMemoryStore final : public Store {
                              int64_t item_count, absl::string_view error, absl::Time now) override;
   absl::StatusOr<std::vector<SyncJobSummary>> GetSyncJobSummaries() override;
 
+  // ---- Sync jobs (in_memory_store_sync_jobs.cc) ----
+  absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(
+      absl::Span<const std::string> activity_ids) override;
+  absl::StatusOr<int64_t> AddToAllTimeStats(const Fence& fence, absl::string_view wallet,
+                                            absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeWindowStats(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeMarketWhaleFlow(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<std::vector<WhaleStats>> ReadWhaleStatsOfWallet(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<MarketWhaleFlow>> ReadMarketWhaleFlow() override;
+  absl::StatusOr<CleanupBatch> DeleteExpiredActivity(const Fence& fence, absl::Time ingested_before,
+                                                     int limit) override;
+  absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
+                                           int limit) override;
+
  private:
   absl::Status CheckAvailable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -70,6 +87,15 @@ class InMemoryStore final : public Store {
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, SyncRun> runs_ ABSL_GUARDED_BY(mu_);
   int64_t next_run_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+  // ---- Sync jobs ----
+  // whale_stats rows by (wallet, window), as the stats job writes them.
+  std::map<std::pair<std::string, StatsWindow>, WhaleStats> sync_stats_ ABSL_GUARDED_BY(mu_);
+  // Per wallet, the highest sequence folded into its all-time row, and the markets it has traded.
+  std::map<std::string, uint64_t> counted_through_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<std::string, int64_t>> alltime_markets_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, Outcome>, MarketWhaleFlow> flow_ ABSL_GUARDED_BY(mu_);
+  uint64_t retention_floor_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace whalefeed::db
