@@ -241,7 +241,7 @@ absl::StatusOr<WalletPollResult> WhaleTradesJob::PollWallet(const JobContext& co
   ASSIGN_OR_RETURN(db::IngestResult ingested,
                    store_.IngestActivities(context.fence, whale.wallet, fresh, poll, now));
   result.inserted = static_cast<int64_t>(ingested.inserted_sequences.size());
-  result.known += ingested.duplicates;
+  result.ingest_duplicates = ingested.duplicates;
   if (!ingested.inserted_sequences.empty()) {
     if (options_.on_commit) options_.on_commit(ingested.inserted_sequences.back());
     // Counters right after the commit, not inside it; the hourly stats run folds in whatever this

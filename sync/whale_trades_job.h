@@ -52,8 +52,9 @@ struct WhaleTradesJobOptions {
 struct WalletPollResult {
   int requests = 0;      // upstream pages read
   int64_t inserted = 0;  // new trades stored
-  int64_t known = 0;     // trades read again (already stored or read twice), not written
-  int64_t skipped = 0;   // records that could not be stored
+  int64_t known = 0;     // trades read twice or found stored already: never sent to the ingest
+  int64_t ingest_duplicates = 0;  // sent to the ingest but stored meanwhile (none normally)
+  int64_t skipped = 0;            // records that could not be stored
 };
 
 // Reload() is thread-safe (the composition root calls it from its signal-handling thread on
