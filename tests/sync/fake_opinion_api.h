@@ -90,21 +90,20 @@ class FakeOpinionApi final : public OpinionApi {
     MarketsPage out;
     out.total = static_cast<int64_t>(top_level_.size());
     const size_t begin = static_cast<size_t>(page - 1) * limit;
-    for (size_t i = begin; i < top_level_.size() && i < begin + limit; ++i) {
+    size_t end = std::min(top_level_.size(), begin + limit);
+    auto skipped = skipped_on_page_.find(page);
+    if (skipped != skipped_on_page_.end()) {
+      // The last top-level rows of the page (and their children) could not be decoded.
+      end = std::max(begin, end - std::min<size_t>(end - begin, skipped->second));
+      out.issues.skipped = skipped->second;
+      out.issues.reasons.push_back(absl::StrCat("market on page ", page, ": bad volume"));
+    }
+    for (size_t i = begin; i < end; ++i) {
       out.markets.push_back(top_level_[i]);
       if (!children_in_list_) continue;
       for (const db::Market& c : children_) {
         if (c.parent_market_id == top_level_[i].market_id) out.markets.push_back(c);
       }
-    }
-    auto skipped = skipped_on_page_.find(page);
-    if (skipped != skipped_on_page_.end()) {
-      // The skipped records take the place of the last rows of the page.
-      for (int64_t i = 0; i < skipped->second && !out.markets.empty(); ++i) {
-        out.markets.pop_back();
-      }
-      out.issues.skipped = skipped->second;
-      out.issues.reasons.push_back(absl::StrCat("market on page ", page, ": bad volume"));
     }
     return out;
   }
