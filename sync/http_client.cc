@@ -20,8 +20,16 @@ void GlobalInitOnce() {
 struct Transfer {
   HttpResponse* response;
   size_t max_body_bytes;
+  const CancelToken* cancel;
   bool too_large = false;
 };
+
+// libcurl calls this often during a transfer; a non-zero return aborts it. The multi handle's
+// wakeup (below) makes cancellation immediate; this catches a cancel between two polls.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return (t->cancel != nullptr && t->cancel->cancelled()) ? 1 : 0;
+}
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -62,18 +70,25 @@ std::string HttpResponse::Header(const std::string& name) const {
 CurlHttpClient::CurlHttpClient(HttpClientOptions options) : options_(std::move(options)) {
   GlobalInitOnce();
   curl_ = curl_easy_init();
+  multi_ = curl_multi_init();
 }
 
 CurlHttpClient::~CurlHttpClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (multi_ != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi_));
 }
 
 absl::StatusOr<HttpResponse> CurlHttpClient::Get(
-    const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers) {
+    const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
+    const CancelToken* cancel) {
   CURL* curl = static_cast<CURL*>(curl_);
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  if (curl == nullptr || multi == nullptr) return absl::InternalError("curl_easy_init failed");
+  if (cancel != nullptr && cancel->cancelled()) {
+    return absl::CancelledError(absl::StrCat("GET ", WithoutQuery(url), ": cancelled"));
+  }
   HttpResponse response;
-  Transfer transfer{&response, options_.max_body_bytes};
+  Transfer transfer{&response, options_.max_body_bytes, cancel};
   char error[CURL_ERROR_SIZE] = {0};
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : headers) {
@@ -97,8 +112,51 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Get(
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+
+  // Driven through the multi handle so that a cancel can wake the wait (curl_multi_wakeup is the
+  // one libcurl call that is safe from another thread).
+  CURLcode code = CURLE_OK;
+  bool cancelled = false;
+  if (curl_multi_add_handle(multi, curl) != CURLM_OK) {
+    curl_slist_free_all(header_list);
+    return absl::InternalError(
+        absl::StrCat("GET ", WithoutQuery(url), ": curl_multi_add_handle failed"));
+  }
+  {
+    ScopedCancelCallback wake(cancel, [multi] { curl_multi_wakeup(multi); });
+    for (bool done = false; !done;) {
+      int running = 0;
+      CURLMcode mc = curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg == CURLMSG_DONE) {
+          code = msg->data.result;
+          done = true;
+        }
+      }
+      if (done) break;
+      if (mc == CURLM_OK && cancel != nullptr && cancel->cancelled()) {
+        cancelled = true;
+        break;
+      }
+      if (mc == CURLM_OK) mc = curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+      if (mc != CURLM_OK) {
+        curl_multi_remove_handle(multi, curl);
+        curl_slist_free_all(header_list);
+        return absl::InternalError(
+            absl::StrCat("GET ", WithoutQuery(url), ": ", curl_multi_strerror(mc)));
+      }
+    }
+  }
+  curl_multi_remove_handle(multi, curl);  // a transfer cut short closes its connection
   curl_slist_free_all(header_list);
+  if (cancelled || code == CURLE_ABORTED_BY_CALLBACK) {
+    return absl::CancelledError(absl::StrCat("GET ", WithoutQuery(url), ": cancelled"));
+  }
 
   if (code == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);

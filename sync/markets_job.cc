@@ -83,16 +83,24 @@ absl::StatusOr<JobOutcome> MarketsJob::RunOnce(const JobContext& context) {
       else
         with_children.insert(m.parent_market_id);
     }
+    // Parents listed without their children (the client may say so; the rows tell too).
     std::vector<int64_t> need_children;
+    absl::flat_hash_set<int64_t> asked;
+    for (int64_t parent : listed->categorical_without_children) {
+      if (!with_children.contains(parent) && asked.insert(parent).second) {
+        need_children.push_back(parent);
+      }
+    }
     for (db::Market& m : listed->markets) {
-      if (IsCategoricalParent(m) && !with_children.contains(m.market_id)) {
+      if (IsCategoricalParent(m) && !with_children.contains(m.market_id) &&
+          asked.insert(m.market_id).second) {
         need_children.push_back(m.market_id);
       }
       add(std::move(m));
     }
     for (int64_t parent : need_children) {
       RETURN_IF_ERROR(CheckCancelled(context, kJob));
-      absl::StatusOr<MarketsPage> detail = api_.GetCategoricalMarket(parent, cancel);
+      absl::StatusOr<MarketsPage> detail = api_.GetCategoricalMarketWithChildren(parent, cancel);
       if (!detail.ok()) {
         return absl::Status(detail.status().code(),
                             absl::StrCat(kJob, ": reading categorical market ", parent, ": ",

@@ -27,7 +27,7 @@ class MarketsJob final : public SyncJobRunner {
   db::SyncJob job() const override { return db::SyncJob::kMarkets; }
   absl::Time NextRunTime(absl::Time last_started, absl::Time now) const override;
   // Pages through E1 (every type and status) to the end; a categorical parent listed without its
-  // children gets them from E3. item_count: distinct markets seen; the note gives what was written
+  // children gets them from E3 (GetCategoricalMarketWithChildren). item_count: distinct markets seen; the note gives what was written
   // and the records skipped, with reasons.
   absl::StatusOr<JobOutcome> RunOnce(const JobContext& context) override;
 

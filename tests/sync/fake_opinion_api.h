@@ -108,8 +108,15 @@ class FakeOpinionApi final : public OpinionApi {
     return out;
   }
 
-  absl::StatusOr<MarketsPage> GetCategoricalMarket(int64_t market_id,
-                                                   const CancelToken& cancel) override {
+  absl::StatusOr<db::Market> GetCategoricalMarket(int64_t market_id,
+                                                  const CancelToken& cancel) override {
+    absl::StatusOr<MarketsPage> page = GetCategoricalMarketWithChildren(market_id, cancel);
+    if (!page.ok()) return page.status();
+    return page->markets.front();
+  }
+
+  absl::StatusOr<MarketsPage> GetCategoricalMarketWithChildren(int64_t market_id,
+                                                               const CancelToken& cancel) override {
     absl::MutexLock lock(&mu_);
     categorical_requests_.push_back(market_id);
     if (cancel.cancelled()) return absl::CancelledError("cancelled");
@@ -152,7 +159,11 @@ class FakeOpinionApi final : public OpinionApi {
 
   absl::StatusOr<std::vector<QuoteToken>> ListQuoteTokens(const CancelToken& cancel) override {
     if (cancel.cancelled()) return absl::CancelledError("cancelled");
-    return std::vector<QuoteToken>{{"0x55d398326f99059ff775485246999027b3197955", "1"}};
+    QuoteToken usdt;
+    usdt.address = "0x55d398326f99059fF775485246999027B3197955";
+    usdt.symbol = "USDT";
+    usdt.decimals = 18;
+    return std::vector<QuoteToken>{usdt};
   }
 
  private:

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "sim/faults.h"
 #include "sim/opinion_sim.h"
@@ -53,6 +56,55 @@ TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBodyAndReusesTheHandle) {
     EXPECT_THAT(r.body, StartsWith("{\"errno\":0"));
     EXPECT_THAT(r.Header("content-type"), HasSubstr("application/json"));
   }
+}
+
+TEST_F(HttpClientTest, CompressedResponsesAreAskedForAndDecoded) {
+  StartSim();
+  CurlHttpClient client;
+  ASSERT_OK_AND_ASSIGN(HttpResponse r, client.Get(Url("/market?limit=20&marketType=2"), Auth()));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.Header("content-encoding"), ::testing::AnyOf("gzip", "br", "deflate"));
+  EXPECT_THAT(r.body, StartsWith("{\"errno\":0"));  // decoded
+}
+
+TEST_F(HttpClientTest, CancelStopsARequestInFlightAtOnceNotAtItsTimeout) {
+  StartSim("slow:1:delay_ms=60000");
+  HttpClientOptions options;
+  options.timeout = absl::Seconds(120);
+  CurlHttpClient client(options);
+  CancelToken cancel;
+  absl::StatusOr<HttpResponse> result;
+  absl::Notification done;
+  std::thread caller([&] {
+    result = client.Get(Url("/market"), Auth(), &cancel);
+    done.Notify();
+  });
+  // Wait (bounded) until the simulator holds the request in its slow fault.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (sim_->faults().FiredByKind()["slow"] < 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(sim_->faults().FiredByKind()["slow"], 1);
+  EXPECT_FALSE(done.HasBeenNotified());
+  const absl::Time cancelled_at = absl::Now();
+  cancel.Cancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  const absl::Duration took = absl::Now() - cancelled_at;
+  caller.join();
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kCancelled, HasSubstr("/openapi/market")));
+  EXPECT_LT(took, absl::Milliseconds(500)) << took;  // woken, not the once-a-second progress call
+  // The client works again with a fresh token.
+  ASSERT_OK_AND_ASSIGN(HttpResponse r, client.Get(Url("/market"), Auth()));
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(HttpClientTest, AnAlreadyCancelledTokenSendsNothing) {
+  StartSim();
+  CurlHttpClient client;
+  CancelToken cancel;
+  cancel.Cancel();
+  EXPECT_THAT(client.Get(Url("/market"), Auth(), &cancel), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(sim_->StatsJson(), HasSubstr("\"totalRequests\":0"));
 }
 
 TEST_F(HttpClientTest, AnHttpErrorIsAResponseNotAnError) {
