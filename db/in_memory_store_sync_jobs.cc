@@ -187,7 +187,7 @@ absl::StatusOr<int64_t> InMemoryStore::AddToAllTimeStats(const Fence& fence,
     alltime_markets_.insert({normalized, a.market_id});
   }
   if (add.count == 0) return 0;
-  auto [it, inserted] = sync_stats_.try_emplace({normalized, StatsWindow::kAll});
+  auto [it, inserted] = stats_.try_emplace({normalized, StatsWindow::kAll});
   WhaleStats& s = it->second;
   if (inserted) {
     s.wallet = normalized;
@@ -219,8 +219,8 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeWindowStats(const Fence& fence, 
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
   int64_t written = 0;
   for (StatsWindow window : {StatsWindow::k24h, StatsWindow::k7d, StatsWindow::k30d}) {
-    for (auto it = sync_stats_.begin(); it != sync_stats_.end();) {
-      it = it->first.second == window ? sync_stats_.erase(it) : std::next(it);
+    for (auto it = stats_.begin(); it != stats_.end();) {
+      it = it->first.second == window ? stats_.erase(it) : std::next(it);
     }
     const absl::Time after = now - WindowLength(window);
     std::map<std::string, Totals> totals;
@@ -245,14 +245,14 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeWindowStats(const Fence& fence, 
       s.first_trade_time = t.first;
       s.last_trade_time = t.last;
       s.computed_time = now;
-      sync_stats_[{wallet, window}] = std::move(s);
+      stats_[{wallet, window}] = std::move(s);
       ++written;
     }
   }
   for (StatsWindow window :
        {StatsWindow::k24h, StatsWindow::k7d, StatsWindow::k30d, StatsWindow::kAll}) {
     std::vector<WhaleStats*> rows;
-    for (auto& [key, s] : sync_stats_) {
+    for (auto& [key, s] : stats_) {
       if (key.second == window) rows.push_back(&s);
     }
     RankWindow(std::move(rows));
@@ -272,7 +272,7 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeMarketWhaleFlow(const Fence& fen
     auto& [buy, sell] = sums[{a.market_id, a.outcome}];
     (a.side == Side::kBuy ? buy : sell) += ParseFixed(a.amount_usd);
   }
-  flow_.clear();
+  flows_.clear();
   for (const auto& [key, sum] : sums) {
     MarketWhaleFlow f;
     f.market_id = key.first;
@@ -280,9 +280,9 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeMarketWhaleFlow(const Fence& fen
     f.buy_volume_usd = FormatFixed(sum.first);
     f.sell_volume_usd = FormatFixed(sum.second);
     f.computed_time = now;
-    flow_[key] = std::move(f);
+    flows_[key] = std::move(f);
   }
-  return static_cast<int64_t>(flow_.size());
+  return static_cast<int64_t>(flows_.size());
 }
 
 absl::StatusOr<std::vector<WhaleStats>> InMemoryStore::ReadWhaleStatsOfWallet(
@@ -291,8 +291,8 @@ absl::StatusOr<std::vector<WhaleStats>> InMemoryStore::ReadWhaleStatsOfWallet(
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   std::vector<WhaleStats> out;
-  for (auto it = sync_stats_.lower_bound({normalized, StatsWindow::kUnspecified});
-       it != sync_stats_.end() && it->first.first == normalized; ++it) {
+  for (auto it = stats_.lower_bound({normalized, StatsWindow::kUnspecified});
+       it != stats_.end() && it->first.first == normalized; ++it) {
     out.push_back(it->second);
   }
   return out;
@@ -302,7 +302,7 @@ absl::StatusOr<std::vector<MarketWhaleFlow>> InMemoryStore::ReadMarketWhaleFlow(
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   std::vector<MarketWhaleFlow> out;
-  for (const auto& [key, f] : flow_) out.push_back(f);
+  for (const auto& [key, f] : flows_) out.push_back(f);
   return out;
 }
 

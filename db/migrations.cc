@@ -179,7 +179,8 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
        }},
       // ---- Sync jobs: what the all-time stats keep beside whale_stats, so that they are running
       // totals that retention cleanup never reduces and folding a trade twice is impossible.
-      {2,
+      // (Version 2 is the query services' indexes.)
+      {3,
        "all-time stats progress",
        {
            // Per wallet: the highest sequence folded into its all-time whale_stats row.
