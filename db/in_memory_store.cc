@@ -48,7 +48,9 @@ absl::StatusOr<LeaderState> InMemoryStore::GetLeader() {
 absl::StatusOr<FeedMeta> InMemoryStore::GetFeedMeta() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
-  return meta_;
+  FeedMeta meta = meta_;
+  meta.retention_floor = retention_floor_;
+  return meta;
 }
 
 absl::StatusOr<int> InMemoryStore::GetSchemaVersion() {

@@ -5,6 +5,7 @@
 #define WHALEFEED_DB_IN_MEMORY_STORE_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -85,6 +86,20 @@ class InMemoryStore final : public Store {
   absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
   absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
   // ---- end of Sync control ----
+  // ---- Sync jobs (in_memory_store_sync_jobs.cc) ----
+  absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(
+      absl::Span<const std::string> activity_ids) override;
+  absl::StatusOr<int64_t> AddToAllTimeStats(const Fence& fence, absl::string_view wallet,
+                                            absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeWindowStats(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeMarketWhaleFlow(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<std::vector<WhaleStats>> ReadWhaleStatsOfWallet(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<MarketWhaleFlow>> ReadMarketWhaleFlow() override;
+  absl::StatusOr<CleanupBatch> DeleteExpiredActivity(const Fence& fence, absl::Time ingested_before,
+                                                     int limit) override;
+  absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
+                                           int limit) override;
 
  private:
   // Whale volume over 24h of every market that has flow: its own for each market id, and under
@@ -117,6 +132,16 @@ class InMemoryStore final : public Store {
   std::map<int64_t, SyncRequest> pending_requests_ ABSL_GUARDED_BY(mu_);
   int64_t next_request_id_ ABSL_GUARDED_BY(mu_) = 1;
   PublishedLimiter limiter_ ABSL_GUARDED_BY(mu_);
+
+  // ---- Sync jobs ----
+  // whale_stats rows by (wallet, window) and market_whale_flow rows (the same maps as the read
+  // API's).
+  std::map<std::pair<std::string, StatsWindow>, WhaleStats> stats_ ABSL_GUARDED_BY(mu_);
+  // Per wallet, the highest sequence folded into its all-time row, and the markets it has traded.
+  std::map<std::string, uint64_t> counted_through_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<std::string, int64_t>> alltime_markets_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, Outcome>, MarketWhaleFlow> flows_ ABSL_GUARDED_BY(mu_);
+  uint64_t retention_floor_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace whalefeed::db

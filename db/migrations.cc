@@ -186,6 +186,23 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
                     "wallet, traded_time, sequence"),
            AddIndex("whale_activity", "whale_activity_amount", "amount_usd, sequence"),
        }},
+      // ---- Sync jobs: what the all-time stats keep beside whale_stats, so that they are running
+      // totals that retention cleanup never reduces and folding a trade twice is impossible.
+      {3,
+       "all-time stats progress",
+       {
+           // Per wallet: the highest sequence folded into its all-time whale_stats row.
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS whale_stats_progress (
+  wallet CHAR(42) NOT NULL PRIMARY KEY,
+  counted_through BIGINT UNSIGNED NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           // Every market a wallet has traded (BUY or SELL), for its all-time markets_traded.
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS whale_alltime_markets (
+  wallet CHAR(42) NOT NULL,
+  market_id BIGINT NOT NULL,
+  PRIMARY KEY (wallet, market_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+       }},
   };
   return *kMigrations;
 }

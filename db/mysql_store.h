@@ -101,6 +101,20 @@ class MySqlStore final : public Store {
   absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
   absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
   // ---- end of Sync control ----
+  // ---- Sync jobs (mysql_store_sync_jobs.cc) ----
+  absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(
+      absl::Span<const std::string> activity_ids) override;
+  absl::StatusOr<int64_t> AddToAllTimeStats(const Fence& fence, absl::string_view wallet,
+                                            absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeWindowStats(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<int64_t> RecomputeMarketWhaleFlow(const Fence& fence, absl::Time now) override;
+  absl::StatusOr<std::vector<WhaleStats>> ReadWhaleStatsOfWallet(absl::string_view wallet) override;
+  absl::StatusOr<std::vector<MarketWhaleFlow>> ReadMarketWhaleFlow() override;
+  absl::StatusOr<CleanupBatch> DeleteExpiredActivity(const Fence& fence, absl::Time ingested_before,
+                                                     int limit) override;
+  absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
+                                           int limit) override;
 
  private:
   explicit MySqlStore(MySqlStoreOptions options);

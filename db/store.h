@@ -254,6 +254,26 @@ struct SyncFreshness {
 };
 // ---- end of Sync control ----
 
+// ---- Sync jobs: rows the stats and cleanup jobs write and read back. ----
+
+// One market outcome's whale buy / sell volume over the last 24 hours (market_whale_flow).
+struct MarketWhaleFlow {
+  int64_t market_id = 0;
+  Outcome outcome = Outcome::kUnspecified;
+  std::string buy_volume_usd = "0";
+  std::string sell_volume_usd = "0";
+  absl::Time computed_time = absl::InfinitePast();
+};
+
+// What one batch of retention cleanup did.
+struct CleanupBatch {
+  int64_t deleted = 0;
+  // The feed's retention floor after the batch (oldest retained sequence; only ever goes up).
+  uint64_t retention_floor = 0;
+  // True when the batch stopped at `limit` rows: more expired rows may remain.
+  bool more = false;
+};
+
 // Lower-cases and checks a wallet address: "0x" + 40 hex digits. INVALID_ARGUMENT naming `field`
 // otherwise.
 absl::StatusOr<std::string> NormalizeWallet(absl::string_view wallet,
@@ -545,6 +565,48 @@ class Store {
   virtual absl::StatusOr<PublishedLimiter> GetPublishedLimiter() = 0;
   virtual absl::StatusOr<SyncFreshness> GetSyncFreshness() = 0;
   // ---- end of Sync control ----
+  // ---- Sync jobs: the polling schedule, cheap dedupe, stats and retention. ----
+
+  // Tracked wallets whose poll is due at `now` (next_poll_time unset or not after `now`), the
+  // longest overdue first (never-polled ones first, then by next_poll_time, then by wallet), at
+  // most `limit` (positive).
+  virtual absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) = 0;
+  // The subset of `activity_ids` already stored (any order). Lets a poll skip trades it has seen
+  // without a write.
+  virtual absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(
+      absl::Span<const std::string> activity_ids) = 0;
+  // Folds the wallet's activities not counted yet (above its counted-through sequence) into its
+  // all-time whale_stats row (leader-only): only BUY and SELL count; volume, buy / sell volume,
+  // profit, trade count, largest and average trade, first / last trade and markets traded are
+  // running totals that retention cleanup never reduces. Idempotent: folding again counts nothing
+  // twice. Returns how many trades were counted. Keeps the row's rank.
+  virtual absl::StatusOr<int64_t> AddToAllTimeStats(const Fence& fence, absl::string_view wallet,
+                                                    absl::Time now) = 0;
+  // Recomputes the 24h / 7d / 30d rows of every wallet from whale_activity by traded time (trades
+  // traded after now - window), and ranks every window, all-time included, by volume (1 = largest;
+  // equal volumes share a rank), in one transaction (leader-only). A wallet without trades in a
+  // window has no row for it. Returns the rows written.
+  virtual absl::StatusOr<int64_t> RecomputeWindowStats(const Fence& fence, absl::Time now) = 0;
+  // Recomputes market_whale_flow (per market and outcome, whale BUY / SELL volume of trades traded
+  // after now - 24h) in one transaction (leader-only). Returns the rows written.
+  virtual absl::StatusOr<int64_t> RecomputeMarketWhaleFlow(const Fence& fence, absl::Time now) = 0;
+  // The wallet's whale_stats rows, ordered by window (none when it has no stats).
+  virtual absl::StatusOr<std::vector<WhaleStats>> ReadWhaleStatsOfWallet(
+      absl::string_view wallet) = 0;
+  // Every market_whale_flow row, ordered by market and outcome.
+  virtual absl::StatusOr<std::vector<MarketWhaleFlow>> ReadMarketWhaleFlow() = 0;
+  // Deletes, oldest sequence first, at most `limit` (positive) activities ingested before
+  // `ingested_before`, in one short transaction (leader-only), stopping at the first row that is
+  // not expired, so what is deleted is always a prefix of the feed. Raises feed_meta's retention
+  // floor to the lowest sequence still retained (past the last deleted one when none is), never
+  // lowering it.
+  virtual absl::StatusOr<CleanupBatch> DeleteExpiredActivity(const Fence& fence,
+                                                             absl::Time ingested_before,
+                                                             int limit) = 0;
+  // Deletes at most `limit` (positive) ended sync runs that ended before `before` and requested
+  // runs taken before it (leader-only). Returns how many rows went.
+  virtual absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
+                                                   int limit) = 0;
 };
 
 }  // namespace whalefeed::db

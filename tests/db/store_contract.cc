@@ -1164,5 +1164,363 @@ TEST_P(StoreContractTest, FreshnessIsTheLastPollAndTheLagOfTheNewestLiveTrade) {
 
 // ---- end of Sync control ----
 
+// ---- Sync jobs: polling schedule, dedupe lookups, stats and retention ----
+
+absl::Duration Days(int n) { return absl::Hours(24 * n); }
+
+// A trade of `wallet` with the given side, market, outcome and amounts; n makes the tx hash.
+Activity Fill(const std::string& wallet, int n, Side side, int64_t market, Outcome outcome,
+              const std::string& amount, const std::string& profit, absl::Time traded) {
+  Activity a = Trade(wallet, n, traded);
+  a.side = side;
+  a.market_id = market;
+  a.root_market_id = market;
+  a.outcome = outcome;
+  a.amount_usd = amount;
+  a.profit_usd = profit;
+  return a;
+}
+
+const WhaleStats* FindWindow(const std::vector<WhaleStats>& rows, StatsWindow window) {
+  for (const WhaleStats& s : rows) {
+    if (s.window == window) return &s;
+  }
+  return nullptr;
+}
+
+TEST_P(StoreContractTest, DueWhalesComeOldestDueFirstAndBounded) {
+  const std::string a = Wallet(21), b = Wallet(22), c = Wallet(23), d = Wallet(24);
+  for (const std::string& w : {a, b, c, d}) {
+    ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kFile, kT0).status());
+  }
+  // b due at +1 min, c due at +30 s, d due in the future, a never polled.
+  ASSERT_OK(
+      store().IngestActivities(fence(), b, {}, {kT0, kT0 + absl::Minutes(1), 0}, kT0).status());
+  ASSERT_OK(
+      store().IngestActivities(fence(), c, {}, {kT0, kT0 + absl::Seconds(30), 0}, kT0).status());
+  ASSERT_OK(store().IngestActivities(fence(), d, {}, {kT0, kT0 + absl::Hours(1), 0}, kT0).status());
+  const absl::Time now = kT0 + absl::Minutes(1);
+  ASSERT_OK_AND_ASSIGN(std::vector<Whale> due, store().ListDueWhales(now, 10));
+  std::vector<std::string> wallets;
+  for (const Whale& w : due) wallets.push_back(w.wallet);
+  EXPECT_THAT(wallets, ElementsAre(a, c, b));  // b is due exactly now: included
+  ASSERT_OK_AND_ASSIGN(due, store().ListDueWhales(now, 2));
+  EXPECT_THAT(due, SizeIs(2));
+  ASSERT_OK(store().UntrackWhale(a).status());
+  ASSERT_OK_AND_ASSIGN(due, store().ListDueWhales(now, 10));
+  ASSERT_THAT(due, SizeIs(2));
+  EXPECT_EQ(due[0].wallet, c);
+  EXPECT_THAT(store().ListDueWhales(now, 0), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StoreContractTest, FindStoredActivityIdsReturnsOnlyStoredOnes) {
+  const std::string w = Wallet(25);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  std::vector<Activity> stored;
+  for (int n = 1; n <= 300; ++n) stored.push_back(Trade(w, n, kT0 + absl::Seconds(n)));
+  ASSERT_OK(store().IngestActivities(fence(), w, stored, Poll(kT0, 300), kT0).status());
+  std::vector<std::string> ask;
+  for (int n = 250; n <= 320; ++n) {
+    ASSERT_OK_AND_ASSIGN(Activity a, NormalizeActivity(Trade(w, n, kT0), w));
+    ask.push_back(a.activity_id);
+  }
+  ask.push_back(ask.front());  // asked twice, reported once
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> found, store().FindStoredActivityIds(ask));
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> expected(ask.begin(), ask.begin() + 51);  // 250..300
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(found, expected);
+  ASSERT_OK_AND_ASSIGN(found, store().FindStoredActivityIds({}));
+  EXPECT_THAT(found, IsEmpty());
+}
+
+TEST_P(StoreContractTest, AllTimeStatsAreRunningTotalsOfBuysAndSells) {
+  const std::string w = Wallet(26);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  const absl::Time t = kT0 + absl::Hours(1);
+  ASSERT_OK(store()
+                .IngestActivities(fence(), w,
+                                  {Fill(w, 1, Side::kBuy, 100, Outcome::kYes, "1000.5", "0", t),
+                                   Fill(w, 2, Side::kSell, 100, Outcome::kYes, "250.25", "12.75",
+                                        t + absl::Seconds(1)),
+                                   Fill(w, 3, Side::kMerge, 101, Outcome::kNo, "99999", "5", t)},
+                                  Poll(t, 3), t)
+                .status());
+  EXPECT_THAT(store().AddToAllTimeStats(fence(), w, t), IsOkAndHolds(2));
+  // Folding again counts nothing twice.
+  EXPECT_THAT(store().AddToAllTimeStats(fence(), w, t), IsOkAndHolds(0));
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), w,
+                    {Fill(w, 4, Side::kBuy, 102, Outcome::kNo, "0.000000000000000001", "-3.5",
+                          t - absl::Hours(5)),
+                     Fill(w, 5, Side::kBuy, 100, Outcome::kNo, "2000", "0", t + absl::Hours(2))},
+                    Poll(t, 5), t + absl::Hours(2))
+                .status());
+  EXPECT_THAT(store().AddToAllTimeStats(fence(), w, t + absl::Hours(2)), IsOkAndHolds(2));
+  ASSERT_OK_AND_ASSIGN(std::vector<WhaleStats> rows, store().ReadWhaleStatsOfWallet(w));
+  ASSERT_THAT(rows, SizeIs(1));
+  const WhaleStats& all = rows[0];
+  EXPECT_EQ(all.window, StatsWindow::kAll);
+  EXPECT_EQ(all.wallet, w);
+  EXPECT_EQ(all.volume_usd, "3250.750000000000000001");
+  EXPECT_EQ(all.buy_volume_usd, "3000.500000000000000001");
+  EXPECT_EQ(all.sell_volume_usd, "250.25");
+  EXPECT_EQ(all.realized_profit_usd, "9.25");
+  EXPECT_EQ(all.largest_trade_usd, "2000");
+  EXPECT_EQ(all.trade_count, 4);
+  // 3250.750000000000000001 / 4 = 812.68750000000000000025: to 22 places ...0003, then 18: ...0
+  EXPECT_EQ(all.average_trade_usd, "812.6875");
+  EXPECT_EQ(all.markets_traded, 2);  // 100 and 102; the MERGE in 101 does not count
+  EXPECT_EQ(all.first_trade_time, t - absl::Hours(5));
+  EXPECT_EQ(all.last_trade_time, t + absl::Hours(2));
+  EXPECT_EQ(all.computed_time, t + absl::Hours(2));
+
+  // Retention deletes the rows; the all-time figures stay, and nothing is counted again.
+  ASSERT_OK_AND_ASSIGN(CleanupBatch batch,
+                       store().DeleteExpiredActivity(fence(), t + Days(200), 100));
+  EXPECT_EQ(batch.deleted, 5);
+  EXPECT_THAT(store().AddToAllTimeStats(fence(), w, t + Days(200)), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(rows, store().ReadWhaleStatsOfWallet(w));
+  ASSERT_THAT(rows, SizeIs(1));
+  EXPECT_EQ(rows[0].volume_usd, "3250.750000000000000001");
+  EXPECT_EQ(rows[0].trade_count, 4);
+  EXPECT_EQ(rows[0].markets_traded, 2);
+  // A trade in a market seen before the cleanup does not count that market twice.
+  ASSERT_OK(
+      store()
+          .IngestActivities(fence(), w,
+                            {Fill(w, 6, Side::kSell, 102, Outcome::kNo, "1", "0", t + Days(200))},
+                            Poll(t, 6), t + Days(200))
+          .status());
+  EXPECT_THAT(store().AddToAllTimeStats(fence(), w, t + Days(200)), IsOkAndHolds(1));
+  ASSERT_OK_AND_ASSIGN(rows, store().ReadWhaleStatsOfWallet(w));
+  EXPECT_EQ(rows[0].markets_traded, 2);
+  EXPECT_EQ(rows[0].trade_count, 5);
+  EXPECT_EQ(rows[0].average_trade_usd, "650.35");  // 3251.750000000000000001 / 5, rounded
+
+  EXPECT_THAT(store().AddToAllTimeStats(Fence{fence().epoch + 1}, w, t),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_P(StoreContractTest, WindowStatsAndRanksFromTradedTime) {
+  const std::string a = Wallet(31), b = Wallet(32), c = Wallet(33);
+  for (const std::string& w : {a, b, c}) {
+    ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  }
+  const absl::Time now = kT0 + Days(40);
+  // a: 100 in the last hour, 300 three days ago, 50 twenty days ago, 7 forty days ago (too old).
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), a,
+                    {Fill(a, 1, Side::kBuy, 1, Outcome::kYes, "100", "0", now - absl::Hours(1)),
+                     Fill(a, 2, Side::kSell, 2, Outcome::kNo, "300", "10", now - Days(3)),
+                     Fill(a, 3, Side::kBuy, 1, Outcome::kYes, "50", "0", now - Days(20)),
+                     Fill(a, 4, Side::kBuy, 3, Outcome::kYes, "7", "0", now - Days(40)),
+                     Fill(a, 5, Side::kSplit, 1, Outcome::kYes, "1000", "0", now)},
+                    Poll(now, 5), now)
+                .status());
+  // b: 400 in the last day (2 trades), so it leads 24h and 7d; c equals a over 30 days.
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), b,
+                    {Fill(b, 1, Side::kBuy, 1, Outcome::kNo, "150", "0", now - absl::Hours(2)),
+                     Fill(b, 2, Side::kBuy, 4, Outcome::kNo, "250", "0", now - absl::Hours(3))},
+                    Poll(now, 2), now)
+                .status());
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), c,
+                    {Fill(c, 1, Side::kSell, 5, Outcome::kYes, "450", "-20", now - Days(10))},
+                    Poll(now, 1), now)
+                .status());
+  for (const std::string& w : {a, b, c}) {
+    ASSERT_OK(store().AddToAllTimeStats(fence(), w, now).status());
+  }
+  // a: 3 rows (24h, 7d, 30d); b: 3; c: 30d only.
+  EXPECT_THAT(store().RecomputeWindowStats(fence(), now), IsOkAndHolds(7));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<WhaleStats> sa, store().ReadWhaleStatsOfWallet(a));
+  ASSERT_THAT(sa, SizeIs(4));
+  const WhaleStats* a24 = FindWindow(sa, StatsWindow::k24h);
+  ASSERT_NE(a24, nullptr);
+  EXPECT_EQ(a24->volume_usd, "100");
+  EXPECT_EQ(a24->trade_count, 1);
+  EXPECT_EQ(a24->rank, 2);
+  EXPECT_EQ(a24->computed_time, now);
+  const WhaleStats* a7 = FindWindow(sa, StatsWindow::k7d);
+  ASSERT_NE(a7, nullptr);
+  EXPECT_EQ(a7->volume_usd, "400");
+  EXPECT_EQ(a7->buy_volume_usd, "100");
+  EXPECT_EQ(a7->sell_volume_usd, "300");
+  EXPECT_EQ(a7->realized_profit_usd, "10");
+  EXPECT_EQ(a7->largest_trade_usd, "300");
+  EXPECT_EQ(a7->average_trade_usd, "200");
+  EXPECT_EQ(a7->markets_traded, 2);
+  EXPECT_EQ(a7->first_trade_time, now - Days(3));
+  EXPECT_EQ(a7->last_trade_time, now - absl::Hours(1));
+  EXPECT_EQ(a7->rank, 1);  // a and b both 400: they share rank 1
+  const WhaleStats* a30 = FindWindow(sa, StatsWindow::k30d);
+  ASSERT_NE(a30, nullptr);
+  EXPECT_EQ(a30->volume_usd, "450");
+  EXPECT_EQ(a30->trade_count, 3);
+  EXPECT_EQ(a30->average_trade_usd, "150");
+  EXPECT_EQ(a30->rank, 1);  // a and c both 450
+  const WhaleStats* aall = FindWindow(sa, StatsWindow::kAll);
+  ASSERT_NE(aall, nullptr);
+  EXPECT_EQ(aall->volume_usd, "457");
+  EXPECT_EQ(aall->rank, 1);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<WhaleStats> sb, store().ReadWhaleStatsOfWallet(b));
+  ASSERT_THAT(sb, SizeIs(4));
+  EXPECT_EQ(FindWindow(sb, StatsWindow::k24h)->volume_usd, "400");
+  EXPECT_EQ(FindWindow(sb, StatsWindow::k24h)->rank, 1);
+  EXPECT_EQ(FindWindow(sb, StatsWindow::k7d)->rank, 1);
+  EXPECT_EQ(FindWindow(sb, StatsWindow::k30d)->rank, 3);
+  EXPECT_EQ(FindWindow(sb, StatsWindow::kAll)->rank, 3);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<WhaleStats> sc, store().ReadWhaleStatsOfWallet(c));
+  ASSERT_THAT(sc, SizeIs(2));
+  EXPECT_EQ(FindWindow(sc, StatsWindow::k24h), nullptr);
+  EXPECT_EQ(FindWindow(sc, StatsWindow::k30d)->rank, 1);
+  EXPECT_EQ(FindWindow(sc, StatsWindow::k30d)->realized_profit_usd, "-20");
+  EXPECT_EQ(FindWindow(sc, StatsWindow::kAll)->rank, 2);
+
+  // 22 hours later b's trades have left the 24h window: its 24h row goes, the others are
+  // recomputed.
+  EXPECT_THAT(store().RecomputeWindowStats(fence(), now + absl::Hours(22)), IsOkAndHolds(6));
+  ASSERT_OK_AND_ASSIGN(sb, store().ReadWhaleStatsOfWallet(b));
+  EXPECT_EQ(FindWindow(sb, StatsWindow::k24h), nullptr);
+  ASSERT_OK_AND_ASSIGN(sa, store().ReadWhaleStatsOfWallet(a));
+  EXPECT_EQ(FindWindow(sa, StatsWindow::k24h)->rank, 1);
+  EXPECT_THAT(store().RecomputeWindowStats(Fence{fence().epoch + 1}, now),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_P(StoreContractTest, MarketWhaleFlowPerMarketAndOutcomeOver24Hours) {
+  const std::string a = Wallet(41), b = Wallet(42);
+  for (const std::string& w : {a, b}) {
+    ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  }
+  const absl::Time now = kT0 + Days(2);
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), a,
+                    {Fill(a, 1, Side::kBuy, 7, Outcome::kYes, "10.5", "0", now - absl::Hours(1)),
+                     Fill(a, 2, Side::kSell, 7, Outcome::kYes, "4", "0", now - absl::Hours(2)),
+                     Fill(a, 3, Side::kBuy, 7, Outcome::kNo, "1", "0", now - absl::Hours(30)),
+                     Fill(a, 4, Side::kMerge, 8, Outcome::kNo, "1", "0", now)},
+                    Poll(now, 4), now)
+                .status());
+  ASSERT_OK(store()
+                .IngestActivities(
+                    fence(), b,
+                    {Fill(b, 1, Side::kBuy, 7, Outcome::kYes, "0.25", "0", now - absl::Hours(3)),
+                     Fill(b, 2, Side::kSell, 9, Outcome::kNo, "3", "0", now - absl::Hours(23))},
+                    Poll(now, 2), now)
+                .status());
+  EXPECT_THAT(store().RecomputeMarketWhaleFlow(fence(), now), IsOkAndHolds(2));
+  ASSERT_OK_AND_ASSIGN(std::vector<MarketWhaleFlow> flow, store().ReadMarketWhaleFlow());
+  ASSERT_THAT(flow, SizeIs(2));
+  EXPECT_EQ(flow[0].market_id, 7);
+  EXPECT_EQ(flow[0].outcome, Outcome::kYes);
+  EXPECT_EQ(flow[0].buy_volume_usd, "10.75");
+  EXPECT_EQ(flow[0].sell_volume_usd, "4");
+  EXPECT_EQ(flow[0].computed_time, now);
+  EXPECT_EQ(flow[1].market_id, 9);
+  EXPECT_EQ(flow[1].outcome, Outcome::kNo);
+  EXPECT_EQ(flow[1].buy_volume_usd, "0");
+  EXPECT_EQ(flow[1].sell_volume_usd, "3");
+  // Later everything has left the window: the table empties.
+  EXPECT_THAT(store().RecomputeMarketWhaleFlow(fence(), now + Days(1)), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(flow, store().ReadMarketWhaleFlow());
+  EXPECT_THAT(flow, IsEmpty());
+}
+
+TEST_P(StoreContractTest, CleanupDeletesAPrefixInBatchesAndRaisesTheFloor) {
+  const std::string w = Wallet(51);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  std::vector<uint64_t> sequences;
+  // Five ingests a day apart, two trades each.
+  for (int day = 0; day < 5; ++day) {
+    const absl::Time at = kT0 + Days(day);
+    ASSERT_OK_AND_ASSIGN(
+        IngestResult r,
+        store().IngestActivities(fence(), w, {Trade(w, 2 * day + 1, at), Trade(w, 2 * day + 2, at)},
+                                 Poll(at, 2 * day + 2), at));
+    sequences.insert(sequences.end(), r.inserted_sequences.begin(), r.inserted_sequences.end());
+  }
+  // Expired: the first three days (6 rows), deleted 4 at a time.
+  const absl::Time before = kT0 + Days(3);
+  ASSERT_OK_AND_ASSIGN(CleanupBatch first, store().DeleteExpiredActivity(fence(), before, 4));
+  EXPECT_EQ(first.deleted, 4);
+  EXPECT_TRUE(first.more);
+  EXPECT_EQ(first.retention_floor, sequences[4]);
+  ASSERT_OK_AND_ASSIGN(FeedMeta meta, store().GetFeedMeta());
+  EXPECT_EQ(meta.retention_floor, sequences[4]);
+  ASSERT_OK_AND_ASSIGN(CleanupBatch second, store().DeleteExpiredActivity(fence(), before, 4));
+  EXPECT_EQ(second.deleted, 2);
+  EXPECT_FALSE(second.more);
+  EXPECT_EQ(second.retention_floor, sequences[6]);
+  ASSERT_OK_AND_ASSIGN(CleanupBatch none, store().DeleteExpiredActivity(fence(), before, 4));
+  EXPECT_EQ(none.deleted, 0);
+  EXPECT_EQ(none.retention_floor, sequences[6]);
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> left, store().ReadActivitiesAfter(0, 100));
+  ASSERT_THAT(left, SizeIs(4));
+  EXPECT_EQ(left[0].sequence, sequences[6]);
+  // A deleted trade is no longer known to the dedupe lookup.
+  ASSERT_OK_AND_ASSIGN(Activity gone, NormalizeActivity(Trade(w, 1, kT0), w));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> found,
+                       store().FindStoredActivityIds({gone.activity_id}));
+  EXPECT_THAT(found, IsEmpty());
+
+  // Everything expired: the floor moves past the last sequence, never back.
+  ASSERT_OK_AND_ASSIGN(CleanupBatch all,
+                       store().DeleteExpiredActivity(fence(), kT0 + Days(30), 100));
+  EXPECT_EQ(all.deleted, 4);
+  EXPECT_EQ(all.retention_floor, sequences.back() + 1);
+  ASSERT_OK_AND_ASSIGN(meta, store().GetFeedMeta());
+  EXPECT_EQ(meta.retention_floor, sequences.back() + 1);
+
+  EXPECT_THAT(store().DeleteExpiredActivity(Fence{fence().epoch + 1}, before, 4),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store().DeleteExpiredActivity(fence(), before, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StoreContractTest, CleanupStopsAtTheFirstRowThatIsNotExpired) {
+  const std::string w = Wallet(52);
+  ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());
+  // Ingested out of time order (a leader with a clock behind): sequence 2 looks older than 1.
+  ASSERT_OK_AND_ASSIGN(IngestResult r1, store().IngestActivities(fence(), w, {Trade(w, 1, kT0)},
+                                                                 Poll(kT0, 1), kT0 + Days(10)));
+  ASSERT_OK_AND_ASSIGN(IngestResult r2,
+                       store().IngestActivities(fence(), w, {Trade(w, 2, kT0)}, Poll(kT0, 2), kT0));
+  ASSERT_OK_AND_ASSIGN(CleanupBatch batch,
+                       store().DeleteExpiredActivity(fence(), kT0 + Days(1), 10));
+  EXPECT_EQ(batch.deleted, 0);  // deleting only 2 would leave a hole above the floor
+  ASSERT_OK_AND_ASSIGN(std::vector<Activity> left, store().ReadActivitiesAfter(0, 10));
+  EXPECT_THAT(left, SizeIs(2));
+  EXPECT_EQ(left[0].sequence, r1.inserted_sequences[0]);
+  EXPECT_EQ(left[1].sequence, r2.inserted_sequences[0]);
+}
+
+TEST_P(StoreContractTest, PruneSyncHistoryDeletesOnlyOldEndedRuns) {
+  ASSERT_OK_AND_ASSIGN(int64_t old_run, store().StartSyncRun(fence(), SyncJob::kMarkets, "r", kT0));
+  ASSERT_OK(store().FinishSyncRun(fence(), old_run, RunStatus::kCompleted, 1, "", kT0));
+  ASSERT_OK_AND_ASSIGN(int64_t running, store().StartSyncRun(fence(), SyncJob::kStats, "r", kT0));
+  ASSERT_OK_AND_ASSIGN(int64_t recent,
+                       store().StartSyncRun(fence(), SyncJob::kMarkets, "r", kT0 + Days(5)));
+  ASSERT_OK(store().FinishSyncRun(fence(), recent, RunStatus::kFailed, 0, "boom", kT0 + Days(5)));
+  EXPECT_THAT(store().PruneSyncHistory(fence(), kT0 + Days(1), 100), IsOkAndHolds(1));
+  EXPECT_THAT(store().PruneSyncHistory(fence(), kT0 + Days(1), 100), IsOkAndHolds(0));
+  ASSERT_OK_AND_ASSIGN(std::vector<SyncJobSummary> jobs, store().GetSyncJobSummaries());
+  ASSERT_THAT(jobs, SizeIs(2));
+  EXPECT_EQ(jobs[0].latest.run_id, recent);
+  EXPECT_EQ(jobs[1].latest.run_id, running);
+  EXPECT_THAT(store().PruneSyncHistory(Fence{fence().epoch + 1}, kT0, 1),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 }  // namespace
 }  // namespace whalefeed::db
