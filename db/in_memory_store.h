@@ -134,13 +134,10 @@ class InMemoryStore final : public Store {
   PublishedLimiter limiter_ ABSL_GUARDED_BY(mu_);
 
   // ---- Sync jobs ----
-  // whale_stats rows by (wallet, window) and market_whale_flow rows (the same maps as the read
-  // API's).
-  std::map<std::pair<std::string, StatsWindow>, WhaleStats> stats_ ABSL_GUARDED_BY(mu_);
+  // whale_stats rows and market_whale_flow rows are the read API's stats_ and flows_ above.
   // Per wallet, the highest sequence folded into its all-time row, and the markets it has traded.
   std::map<std::string, uint64_t> counted_through_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<std::string, int64_t>> alltime_markets_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<int64_t, Outcome>, MarketWhaleFlow> flows_ ABSL_GUARDED_BY(mu_);
   uint64_t retention_floor_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

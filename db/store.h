@@ -262,7 +262,7 @@ struct MarketWhaleFlow {
   Outcome outcome = Outcome::kUnspecified;
   std::string buy_volume_usd = "0";
   std::string sell_volume_usd = "0";
-  absl::Time computed_time = absl::InfinitePast();
+  absl::Time computed_time = absl::InfinitePast();  // written as InfinitePast: the write's `now`
 };
 
 // What one batch of retention cleanup did.
@@ -424,14 +424,7 @@ struct ActivityPage {
   Keyset last;
 };
 
-// One market's whale buy / sell volume of one outcome over the last 24 hours (market_whale_flow).
-struct MarketWhaleFlow {
-  int64_t market_id = 0;
-  Outcome outcome = Outcome::kUnspecified;
-  std::string buy_volume_usd = "0";
-  std::string sell_volume_usd = "0";
-  absl::Time computed_time = absl::InfinitePast();  // InfinitePast: the write's `now`
-};
+// MarketWhaleFlow (the stats rows the read API returns) is defined with the sync jobs' rows.
 // End of the read API's types.
 // ---------------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -36,7 +37,11 @@
 #include "server/whaled_server.h"
 // Sync control: leader election, scheduler, SyncService.
 #include "server/sync_service.h"
+#include "sync/backoff_policy.h"
+#include "sync/jobs_factory.h"
 #include "sync/mysql_leader_lock.h"
+#include "sync/opinion_client.h"
+#include "sync/rate_limiter.h"
 #include "sync/sync_engine.h"
 #include "whalefeed/v1/feed_service.grpc.pb.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
@@ -108,6 +113,34 @@ ABSL_FLAG(bool, sync_enabled, true,
           "take part in leader election and run the sync jobs when elected; false: serve only");
 // ---- end of Sync control flags ----
 
+// ---- Sync jobs and the upstream ----
+ABSL_FLAG(absl::Duration, markets_interval, absl::Minutes(5), "how often every market is synced");
+ABSL_FLAG(std::string, watchlist, "",
+          "file of wallets to track: one address per line, an optional label after it, # comments; "
+          "re-read on SIGHUP; empty: only wallets tracked through TrackWhale");
+ABSL_FLAG(absl::Duration, whale_tick_interval, absl::Seconds(2),
+          "how often the whale-trades job looks for wallets whose next poll is due");
+ABSL_FLAG(absl::Duration, whale_min_poll_interval, absl::Seconds(10),
+          "poll interval of a wallet that is trading now");
+ABSL_FLAG(absl::Duration, whale_max_poll_interval, absl::Minutes(10),
+          "poll interval a quiet wallet backs off to (the bound on staleness)");
+ABSL_FLAG(absl::Duration, whale_poll_overlap, absl::Minutes(10),
+          "how far below a wallet's newest stored trade each poll reads again, for late-indexed "
+          "trades");
+ABSL_FLAG(absl::Duration, backfill_max_age, absl::Hours(24 * 7),
+          "how far back trades made before a wallet was tracked are fetched (never beyond "
+          "--retention)");
+ABSL_FLAG(absl::Duration, stats_interval, absl::Hours(1),
+          "how often rolling stats windows, ranks and market whale flow are recomputed");
+ABSL_FLAG(std::string, cleanup_time, "03:00", "time of day (UTC, HH:MM) of the daily cleanup");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 90),
+          "activity ingested longer ago than this is deleted by the daily cleanup");
+ABSL_FLAG(double, upstream_rate_per_second, 12,
+          "requests per second to the Opinion OpenAPI, every job and retry included (the upstream "
+          "allows 15)");
+ABSL_FLAG(int, upstream_burst, 2, "requests the upstream limiter lets through at once (1 or 2)");
+// ---- end of Sync jobs and the upstream ----
+
 namespace {
 
 // The flags that read a WHALEFEED_<NAME> variable, and the variables of other names.
@@ -121,7 +154,11 @@ constexpr const char* kEnvFlags[] = {
     // The whale feed.
     "feed_tail_interval", "max_streams", "feed_buffer_bytes",
     // Sync control.
-    "replica_id", "leader_ping_interval", "sync_enabled"};
+    "replica_id", "leader_ping_interval", "sync_enabled",
+    // Sync jobs and the upstream.
+    "markets_interval", "watchlist", "whale_tick_interval", "whale_min_poll_interval",
+    "whale_max_poll_interval", "whale_poll_overlap", "backfill_max_age", "stats_interval",
+    "cleanup_time", "retention", "upstream_rate_per_second", "upstream_burst"};
 // clang-format on
 constexpr struct {
   const char* variable;
@@ -133,6 +170,47 @@ constexpr struct {
   std::fprintf(stderr, "whaled: %s\n", message.c_str());
   std::fflush(stderr);
   std::_Exit(2);
+}
+
+// The upstream when OPINION_TRADE_API_KEY is not set: every call fails at once, saying so, so the
+// markets and whale-trades runs fail in sync_logs and their health reports it, and nothing is sent
+// anywhere. Stats and cleanup, which need no upstream, run as usual.
+class UnconfiguredOpinionApi final : public whalefeed::sync::OpinionApi {
+ public:
+  absl::StatusOr<whalefeed::sync::MarketsPage> ListMarkets(
+      int, int, const whalefeed::sync::CancelToken&) override {
+    return Refused();
+  }
+  absl::StatusOr<whalefeed::db::Market> GetCategoricalMarket(
+      int64_t, const whalefeed::sync::CancelToken&) override {
+    return Refused();
+  }
+  absl::StatusOr<whalefeed::sync::TradesPage> ListUserTrades(
+      absl::string_view, int, int, const whalefeed::sync::CancelToken&) override {
+    return Refused();
+  }
+  absl::StatusOr<std::vector<whalefeed::sync::QuoteToken>> ListQuoteTokens(
+      const whalefeed::sync::CancelToken&) override {
+    return Refused();
+  }
+
+ private:
+  static absl::Status Refused() {
+    return absl::UnauthenticatedError(
+        "OPINION_TRADE_API_KEY is not set: whaled has no key for the Opinion OpenAPI");
+  }
+};
+
+// "HH:MM" (UTC) as the time after midnight.
+bool ParseTimeOfDay(const std::string& text, absl::Duration* out) {
+  int hours = 0, minutes = 0;
+  if (text.size() != 5 || text[2] != ':' || !absl::SimpleAtoi(text.substr(0, 2), &hours) ||
+      !absl::SimpleAtoi(text.substr(3, 2), &minutes) || hours < 0 || hours > 23 || minutes < 0 ||
+      minutes > 59) {
+    return false;
+  }
+  *out = absl::Hours(hours) + absl::Minutes(minutes);
+  return true;
 }
 
 // Sets flags from the environment before the command line is parsed, so that a flag beats its
@@ -211,12 +289,36 @@ int main(int argc, char** argv) {
     Die(std::string(s.message()));
   }
 
+  // Sync jobs and the upstream.
+  whalefeed::sync::SyncJobsOptions jobs_options;
+  jobs_options.markets.interval = absl::GetFlag(FLAGS_markets_interval);
+  jobs_options.whale_trades.watchlist_path = absl::GetFlag(FLAGS_watchlist);
+  jobs_options.whale_trades.tick_interval = absl::GetFlag(FLAGS_whale_tick_interval);
+  jobs_options.whale_trades.min_poll_interval = absl::GetFlag(FLAGS_whale_min_poll_interval);
+  jobs_options.whale_trades.max_poll_interval = absl::GetFlag(FLAGS_whale_max_poll_interval);
+  jobs_options.whale_trades.overlap = absl::GetFlag(FLAGS_whale_poll_overlap);
+  jobs_options.whale_trades.backfill_max_age = absl::GetFlag(FLAGS_backfill_max_age);
+  jobs_options.stats.interval = absl::GetFlag(FLAGS_stats_interval);
+  jobs_options.cleanup.retention = absl::GetFlag(FLAGS_retention);
+  if (!ParseTimeOfDay(absl::GetFlag(FLAGS_cleanup_time), &jobs_options.cleanup.time_of_day)) {
+    Die("--cleanup_time must be HH:MM (UTC), e.g. 03:00; got \"" +
+        absl::GetFlag(FLAGS_cleanup_time) + "\"");
+  }
+  if (absl::Status s = whalefeed::sync::ValidateSyncJobsOptions(jobs_options); !s.ok()) {
+    Die(std::string(s.message()));
+  }
+  whalefeed::sync::RateLimiterOptions limiter_options;
+  limiter_options.rate_per_second = absl::GetFlag(FLAGS_upstream_rate_per_second);
+  limiter_options.burst = absl::GetFlag(FLAGS_upstream_burst);
+  const char* api_key = std::getenv("OPINION_TRADE_API_KEY");
+
   // Signals are taken by sigwait below: block them before any thread starts so every thread
   // inherits that.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // re-read the watch-list
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   whalefeed::RealClock clock;
@@ -232,6 +334,8 @@ int main(int argc, char** argv) {
   whalefeed::server::HealthService health;
   whalefeed::server::HealthProberOptions prober_options;
   prober_options.interval = absl::GetFlag(FLAGS_health_probe_interval);
+  prober_options.markets_interval = jobs_options.markets.interval;
+  prober_options.stats_interval = jobs_options.stats.interval;
   whalefeed::server::HealthProber prober(
       mysql, [mysql] { return mysql->PrepareDatabase(); }, &health, &clock, prober_options);
 
@@ -254,12 +358,49 @@ int main(int argc, char** argv) {
   whalefeed::server::FeedService feed_service(&feed_hub);
   // ---- Sync control: the sync engine (leader election + scheduler) and SyncService ----
   const absl::Time started_time = clock.Now();
-  // The jobs every replica registers (only the leader runs them); none until they are built.
+  // The upstream: one rate limiter for every request of every job, and the client on it.
+  whalefeed::sync::RealSleeper sleeper;
+  auto limiter = whalefeed::sync::RateLimiter::Create(limiter_options, &clock, &sleeper);
+  if (!limiter.ok()) Die(std::string(limiter.status().message()));
+  std::unique_ptr<whalefeed::sync::OpinionApi> upstream;
+  if (api_key != nullptr && *api_key != '\0') {
+    whalefeed::sync::OpinionClientOptions client_options;
+    client_options.base_url = absl::GetFlag(FLAGS_opinion_base_url);
+    client_options.api_key = api_key;
+    auto client = whalefeed::sync::CurlOpinionClient::Create(client_options, limiter->get(), &clock,
+                                                             &sleeper);
+    if (!client.ok()) Die(std::string(client.status().message()));
+    upstream = std::move(*client);
+  } else {
+    WF_LOG(WARNING) << "OPINION_TRADE_API_KEY is not set: markets and whale trades are not "
+                       "synced (their runs fail saying so); stats and cleanup run";
+    upstream = std::make_unique<UnconfiguredOpinionApi>();
+  }
+  // The jobs every replica registers (only the leader runs them). Each commit of new trades wakes
+  // the feed's streams at once.
+  jobs_options.whale_trades.on_commit = [&feed_hub](uint64_t sequence) {
+    feed_hub.NotifyCommitted(sequence);
+  };
+  auto made_jobs = whalefeed::sync::MakeSyncJobs(*mysql, *upstream, clock, jobs_options);
+  if (!made_jobs.ok()) Die(std::string(made_jobs.status().message()));
+  whalefeed::sync::WhaleTradesJob* whale_trades_job = made_jobs->whale_trades.get();
   std::vector<std::unique_ptr<whalefeed::sync::SyncJobRunner>> sync_jobs;
+  sync_jobs.push_back(std::move(made_jobs->markets));
+  sync_jobs.push_back(std::move(made_jobs->whale_trades));
+  sync_jobs.push_back(std::move(made_jobs->stats));
+  sync_jobs.push_back(std::move(made_jobs->cleanup));
   whalefeed::sync::SyncEngineOptions engine_options;
   engine_options.replica_id = replica_id;
   engine_options.elector.ping_interval = absl::GetFlag(FLAGS_leader_ping_interval);
   engine_options.elector.retry_interval = absl::GetFlag(FLAGS_leader_ping_interval);
+  engine_options.scheduler.limiter = [limiter = limiter->get()] {
+    const whalefeed::sync::LimiterStats stats = limiter->Stats();
+    whalefeed::db::LimiterSnapshot snapshot;
+    snapshot.rate_per_second = stats.rate_per_second;
+    snapshot.requests_total = stats.requests_total;
+    snapshot.throttled_total = stats.throttled_total;
+    return snapshot;
+  };
   // A refused upstream key shows in health at once, not at the next probe.
   engine_options.scheduler.on_run_finished = [&prober](const whalefeed::sync::RunReport&) {
     prober.ProbeOnce();
@@ -304,7 +445,13 @@ int main(int argc, char** argv) {
                << dsn->Redacted() << ", replica " << replica_id;
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (absl::Status reloaded = whale_trades_job->Reload(); reloaded.ok()) {
+      WF_LOG(INFO) << "SIGHUP: watch-list re-read";
+    } else {
+      WF_LOG(WARNING) << "SIGHUP: watch-list not re-read: " << reloaded.message();
+    }
+  }
   const absl::Time begin = absl::Now();
   WF_LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
                << ", shutting down";
