@@ -181,13 +181,14 @@ WhalefeedClient::WhalefeedClient(ClientOptions options) : options_(std::move(opt
   auto credentials =
       options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials();
   // gRPC's own reconnect backoff (1 s growing to 120 s by default) would keep a replica that
-  // restarted looking down long after it is back; follow the client's policy instead.
+  // restarted looking down long after it is back; follow the client's policy instead. The minimum
+  // reconnect backoff stays at gRPC's default: it is also the time a connection attempt may take
+  // (20 s), and a busy server must not be given up on after 100 ms.
   grpc::ChannelArguments args;
   const int max_reconnect_ms = static_cast<int>(std::max<int64_t>(
       100, absl::ToInt64Milliseconds(
                std::max(options_.retry.max_backoff, options_.watch_reconnect.max_backoff))));
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_reconnect_ms);
   for (const std::string& address : options_.addresses) {
     Replica replica;

@@ -89,7 +89,19 @@ class FakeWhaled::Services {
 
 #undef WF_FAKE_UNARY
 
-FakeWhaled::FakeWhaled() : services_(std::make_unique<Services>(this)) { StartServer(); }
+FakeWhaled::FakeWhaled() : services_(std::make_unique<Services>(this)) {
+  // Protobuf builds its descriptors lazily, on first use, under synchronisation of its own that
+  // ThreadSanitizer cannot see (Debian's libprotobuf is not instrumented). Build them here, before
+  // the server's threads exist, so that the first use is not a race between them and the test.
+  for (const google::protobuf::Descriptor* descriptor :
+       {v1::Market::descriptor(), v1::ListMarketsRequest::descriptor(),
+        v1::ListWhalesRequest::descriptor(), v1::GetSyncStatusRequest::descriptor(),
+        v1::WatchWhaleActivityRequest::descriptor(),
+        grpc::health::v1::HealthCheckRequest::descriptor()}) {
+    (void)descriptor;
+  }
+  StartServer();
+}
 
 FakeWhaled::~FakeWhaled() { Stop(); }
 
@@ -178,16 +190,18 @@ void FakeWhaled::Record(const std::string& method, grpc::ServerContext* context,
 
 grpc::Status FakeWhaled::Dispatch(const std::string& method, grpc::ServerContext* context,
                                   const Message& request, Message* response) {
-  Record(method, context, request);
   UnaryHandler handler;
   {
     absl::MutexLock lock(&mu_);
     if (auto it = handlers_.find(method); it != handlers_.end()) handler = it->second;
   }
-  if (!handler) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, method + " is not set up by the test");
-  }
-  return handler(request, response);
+  const grpc::Status status = handler ? handler(request, response)
+                                      : grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                                     method + " is not set up by the test");
+  // Recorded once the handler is done: a test that reads calls() afterwards is ordered after
+  // everything the handler touched (a test's local state, too).
+  Record(method, context, request);
+  return status;
 }
 
 grpc::Status FakeWhaled::DispatchWatch(grpc::ServerContext* context,

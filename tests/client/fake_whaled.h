@@ -9,7 +9,8 @@
 //   fake.On<v1::ListMarketsRequest, v1::ListMarketsResponse>("ListMarkets", [](auto& req, auto*
 //   resp) {...}); fake.OnWatch([&](grpc::ServerContext* c, const auto& req, auto* writer) {...});
 //
-// A method without a handler answers UNIMPLEMENTED. Every call is recorded. Thread-safe.
+// A method without a handler answers UNIMPLEMENTED. Every call is recorded: a unary call once its
+// handler returned, a watch when it starts. Thread-safe.
 #ifndef WHALEFEED_TESTS_CLIENT_FAKE_WHALED_H_
 #define WHALEFEED_TESTS_CLIENT_FAKE_WHALED_H_
 

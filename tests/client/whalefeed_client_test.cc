@@ -218,9 +218,10 @@ TEST(WhalefeedClientTest, TheDeadlineBoundsTheCallAndIsNotRetried) {
   call.deadline = absl::Milliseconds(300);
   EXPECT_THAT(client->GetMarket({}, call), StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
-  EXPECT_EQ(fake.calls("GetMarket").size(), 1u);
   EXPECT_THAT(recorded.Waits(), IsEmpty());
-  release->Notify();
+  release->Notify();  // the handler returns, and the call is recorded
+  ASSERT_TRUE(fake.WaitForCalls("GetMarket", 1, absl::Seconds(30)));
+  EXPECT_EQ(fake.calls("GetMarket").size(), 1u);
 }
 
 TEST(WhalefeedClientTest, SendsTheAdminTokenAsBearerAuthorization) {
