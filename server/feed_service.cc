@@ -1,17 +1,20 @@
 #include "server/feed_service.h"
 
+#include <memory>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "db/filter.h"
 
 namespace whalefeed::server {
 
 FeedFilterParser ActivityFilterParser() {
   return [](absl::string_view text) -> absl::StatusOr<ActivityPredicate> {
-    if (absl::StripAsciiWhitespace(text).empty()) return ActivityPredicate();
-    return absl::InvalidArgumentError(
-        absl::StrCat("filter: \"", text, "\" is not supported by this server yet"));
+    absl::StatusOr<db::Filter> filter = db::ParseActivityFilter(text);
+    if (!filter.ok()) return filter.status();
+    if (filter->empty()) return ActivityPredicate();  // matches everything: no call per event
+    auto shared = std::make_shared<const db::Filter>(*std::move(filter));
+    return ActivityPredicate(
+        [shared](const db::Activity& activity) { return db::MatchesActivity(*shared, activity); });
   };
 }
 

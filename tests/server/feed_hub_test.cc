@@ -306,6 +306,51 @@ TEST(FeedHubTest, BackfillIsLeftOutUnlessAskedForAndHeartbeatsStillAdvance) {
   EXPECT_EQ(live.received(), 0u);
 }
 
+TEST(FeedHubTest, FiltersSelectActivitiesAndAFilterThatMatchesNothingStillAdvances) {
+  FeedFixture f;
+  f.Start();
+  v1::WatchWhaleActivityRequest request;
+  request.mutable_heartbeat_interval()->set_seconds(1);
+  request.set_filter(absl::StrCat("wallet = \"", FeedWallet(2), "\" AND side = BUY"));
+  auto wallet2 = f.Watch(request);
+  request.set_filter("amount_usd > 1000000000");
+  auto nothing = f.Watch(request);
+  ASSERT_TRUE(wallet2->Next().has_value());
+  ASSERT_TRUE(nothing->Next().has_value());
+  f.Ingest(10, 1);
+  const std::vector<uint64_t> last = f.Ingest(10, 2);
+
+  const auto committed = f.Committed();
+  auto matches = [](const db::Activity& a) {
+    return a.wallet == FeedWallet(2) && a.side == db::Side::kBuy && IsLive(a);
+  };
+  size_t expected = 0;
+  for (const auto& [sequence, a] : committed) expected += matches(a) ? 1 : 0;
+  ASSERT_GT(expected, 0u);
+  StreamChecker some(kFeedId);
+  ASSERT_TRUE(ReadUntil(*wallet2, some, [&] { return some.received() == expected; }));
+  some.ExpectComplete(committed, 0, matches);
+
+  StreamChecker none(kFeedId);
+  for (int i = 0; i < 20 && none.position() < last.back(); ++i) {
+    f.clock().Advance(absl::Seconds(1));
+    std::optional<v1::WatchWhaleActivityResponse> m = nothing->Next(absl::Seconds(5));
+    ASSERT_TRUE(m.has_value());
+    none.Add(*m);
+  }
+  EXPECT_EQ(none.position(), last.back());
+  EXPECT_EQ(none.received(), 0u);
+}
+
+TEST(FeedHubTest, BadFilterIsInvalidArgumentNamingIt) {
+  FeedFixture f;
+  f.Start();
+  v1::WatchWhaleActivityRequest request;
+  request.set_filter("colour = \"red\"");
+  auto client = f.Watch(request);
+  EXPECT_THAT(client->Finish(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("colour")));
+}
+
 TEST(FeedHubTest, HeartbeatsCarryFreshness) {
   FeedFixture f;
   f.Ingest(1);  // polled and ingested at T+1h, traded at T: 1h detection lag
