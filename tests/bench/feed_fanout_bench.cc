@@ -44,11 +44,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -520,6 +522,22 @@ class Child {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
 
+  // CPU time (user + system) the child has used, in seconds.
+  double CpuSeconds() const {
+    std::ifstream in(absl::StrCat("/proc/", pid_, "/stat"));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command (which may hold spaces): state is field 3, utime 14, stime 15.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+    int64_t user = 0, system = 0;
+    if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &user) ||
+        !absl::SimpleAtoi(fields[12], &system)) {
+      return 0;
+    }
+    return static_cast<double>(user + system) / sysconf(_SC_CLK_TCK);
+  }
+
   // VmRSS of the child, in kB.
   absl::StatusOr<int64_t> RssKb() const {
     std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
@@ -749,6 +767,10 @@ struct Phase {
   double p99_ms = 0;
   double first_second_p99_ms = 0;
   double last_second_p99_ms = 0;
+  // CPU used while the events were emitted and delivered, per second of that time: server (the
+  // child) and subscribers (this process). 2.0 is both cores.
+  double server_cores = 0;
+  double client_cores = 0;
 
   // The lag did not grow: the rate was kept, everything arrived, the last second no slower than
   // twice the first (10 ms of slack for scheduling noise on a shared machine).
@@ -758,6 +780,13 @@ struct Phase {
   }
 };
 
+double OwnCpuSeconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 Phase RunPhase(Child& child, Fleet& fleet, int count, double rate, absl::Duration grace) {
   Phase phase;
   phase.events = count;
@@ -765,12 +794,17 @@ Phase RunPhase(Child& child, Fleet& fleet, int count, double rate, absl::Duratio
   phase.expected = static_cast<int64_t>(count) * fleet.size();
   (void)fleet.TakeReceipts();  // anything earlier is not this phase's
   const int64_t target = fleet.received() + phase.expected;
+  const double server_cpu = child.CpuSeconds(), client_cpu = OwnCpuSeconds();
+  const absl::Time start = absl::Now();
   absl::StatusOr<Child::Emitted> emitted = child.Emit(count, rate);
   if (!emitted.ok()) {
     phase.error = emitted.status().ToString();
     return phase;
   }
   Fleet::WaitFor([&] { return fleet.received() >= target; }, grace);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  phase.server_cores = (child.CpuSeconds() - server_cpu) / seconds;
+  phase.client_cores = (OwnCpuSeconds() - client_cpu) / seconds;
   phase.ok = true;
   phase.commit_errors = emitted->errors;
   const std::vector<int64_t>& commits = emitted->commits;
@@ -823,11 +857,11 @@ std::string Describe(const Phase& p) {
   if (!p.ok) return "failed: " + p.error;
   return absl::StrFormat(
       "%6.0f ev/s: kept %6.1f/s, p50 %7.2f ms, p99 %7.2f ms (first s %7.2f, last s %7.2f), "
-      "delivered %lld/%lld%s -> %s",
+      "delivered %lld/%lld%s, cores used: server %.2f, subscribers %.2f -> %s",
       p.rate, p.achieved_rate, p.p50_ms, p.p99_ms, p.first_second_p99_ms, p.last_second_p99_ms,
       static_cast<long long>(p.delivered), static_cast<long long>(p.expected),
       p.commit_errors > 0 ? absl::StrCat(", ", p.commit_errors, " commit errors") : "",
-      p.Held() ? "held" : "lag grew");
+      p.server_cores, p.client_cores, p.Held() ? "held" : "lag grew");
 }
 
 Run Measure(const std::string& mode, int n, bool search) {
@@ -914,7 +948,9 @@ std::vector<int> ParseInts(const std::string& list) {
   return out;
 }
 
-double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+double Ratio(double a, double b) {
+  return b > 0 && std::isfinite(a) && std::isfinite(b) ? a / b : 0;
+}
 const char* Verdict(bool pass) { return pass ? "PASS" : "FAIL"; }
 
 // The machine's load average (other work on it makes every figure noisier).
@@ -995,10 +1031,14 @@ int Main() {
       goal = Verdict(f.ok && f.delivered == f.expected && f.p99_ms < 50 && rate == 10);
       if (rate != 10) goal += " (goal is at 10 events/s)";
     }
-    std::printf("%11d | %9.2f %9.2f %9s %6.1f | %9.2f %9.2f %9s %6.1f | %6.2fx %6.2fx | %s\n", r.n,
+    auto ratio = [](double a, double b) {
+      return std::isfinite(a) && std::isfinite(b) ? absl::StrFormat("%6.2fx", Ratio(a, b))
+                                                  : std::string("    n/a");
+    };
+    std::printf("%11d | %9.2f %9.2f %9s %6.1f | %9.2f %9.2f %9s %6.1f | %7s %7s | %s\n", r.n,
                 f.p50_ms, f.p99_ms, pct(f).c_str(), f.achieved_rate, b.p50_ms, b.p99_ms,
-                pct(b).c_str(), b.achieved_rate, Ratio(f.p50_ms, b.p50_ms),
-                Ratio(f.p99_ms, b.p99_ms), goal.c_str());
+                pct(b).c_str(), b.achieved_rate, ratio(f.p50_ms, b.p50_ms).c_str(),
+                ratio(f.p99_ms, b.p99_ms).c_str(), goal.c_str());
   }
 
   for (const Row& r : rows) {
