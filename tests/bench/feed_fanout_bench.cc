@@ -22,7 +22,10 @@
 // and, at --rate_subscribers, the highest event rate delivered without lag growing: the rate goes
 // up step by step (--rates, --step_seconds each); a step holds when the child kept the rate, every
 // event reached every stream within --grace after the step, and the p99 of the step's last second
-// is at most max(2 x its first second's, 10 ms).
+// is at most max(2 x its first second's, 10 ms); a step that does not hold is tried again
+// (--step_retries) before the search stops, since the machine is shared. Every measurement line
+// also gives the cores the server and the subscribers used meanwhile, and the tool prints the load
+// average at its start and end: client and servers share the machine's cores.
 //
 // Child control protocol (the child's stdin and stdout, one line each):
 //   child:  "ready PORT"
@@ -215,8 +218,9 @@ int ServeControl(ServerChild& child, int port) {
         first_error = at.status().ToString();
       }
     }
-    if (errors > 0)
+    if (errors > 0) {
       std::fprintf(stderr, "emit: %d errors, first: %s\n", errors, first_error.c_str());
+    }
     std::printf("emitted %llu %d %d %s\n", static_cast<unsigned long long>(first), count, errors,
                 absl::StrJoin(commits, " ").c_str());
     std::fflush(stdout);
@@ -259,8 +263,7 @@ class FeedChild final : public ServerChild {
     if (!hub.WaitReady(absl::Seconds(30))) return Fail("hub", absl::DeadlineExceededError("ready"));
 
     FeedChild child(store->get(), &hub, *fence, server->get());
-    const int rc = ServeControl(child, (*server)->port());
-    return rc;
+    return ServeControl(child, (*server)->port());
   }
 
   absl::StatusOr<int64_t> Emit(uint64_t n) override {
