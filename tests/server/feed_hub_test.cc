@@ -128,6 +128,15 @@ class FeedFixture {
 
 bool IsLive(const db::Activity& a) { return a.origin == db::Origin::kLive; }
 
+std::string StatsText(const FeedHubStats& stats) {
+  std::string text = absl::StrCat("head ", stats.head_sequence, ", ring ", stats.ring_events);
+  for (const FeedStreamStats& s : stats.streams) {
+    absl::StrAppend(&text, "; stream ", s.id, " at ", s.position, " buffered ", s.buffered_bytes,
+                    s.live ? " live" : " reading");
+  }
+  return text;
+}
+
 // Reads messages into `checker` until `done` says so or the stream stalls.
 template <typename Done>
 bool ReadUntil(WatchClient& client, StreamChecker& checker, Done done,
@@ -391,6 +400,10 @@ TEST(FeedHubTest, SlowConsumerStaysWithinItsBudgetThenCatchesUpWithoutLoss) {
   ASSERT_TRUE(first.has_value());
   StreamChecker slow_checker(kFeedId), fast_checker(kFeedId);
   slow_checker.Add(*first);
+  // Both streams are open (at LATEST) before anything is written.
+  std::optional<v1::WatchWhaleActivityResponse> fast_first = fast->Next();
+  ASSERT_TRUE(fast_first.has_value());
+  fast_checker.Add(*fast_first);
   slow->Pause();
   // About 3 MB of activity while the slow client reads nothing: far beyond gRPC's windows, the
   // ring and the stream's budget.
@@ -398,7 +411,9 @@ TEST(FeedHubTest, SlowConsumerStaysWithinItsBudgetThenCatchesUpWithoutLoss) {
   size_t total = 0;
   for (int round = 0; round < 60; ++round) {
     total += f.Ingest(100).size();
-    ASSERT_TRUE(ReadUntil(*fast, fast_checker, [&] { return fast_checker.received() == total; }));
+    ASSERT_TRUE(ReadUntil(*fast, fast_checker, [&] { return fast_checker.received() == total; }))
+        << "fast client at " << fast_checker.position() << ", " << fast_checker.received() << " of "
+        << total << "; hub: " << StatsText(f.hub().Stats());
     for (const FeedStreamStats& s : f.hub().Stats().streams) {
       max_buffered = std::max(max_buffered, s.buffered_bytes);
     }
