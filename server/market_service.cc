@@ -16,10 +16,41 @@ void EntryToProto(const db::MarketEntry& entry, v1::Market* out) {
   for (const db::MarketEntry& child : entry.children) EntryToProto(child, out->add_children());
 }
 
+// The cache key of a ListMarkets page.
+std::string PageKey(const std::string& fingerprint, const std::string& page_token, int page_size) {
+  return absl::StrCat(fingerprint, "\n", page_token, "\n", page_size);
+}
+
 }  // namespace
 
 MarketService::MarketService(db::Store* store, const Clock* clock, MarketServiceOptions options)
-    : store_(store), clock_(clock), options_(options), keys_(store) {}
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      keys_(store),
+      readers_(options.database_threads, options.max_queued_reads) {}
+
+std::optional<v1::ListMarketsResponse> MarketService::CachedList(
+    const v1::ListMarketsRequest& request) {
+  if (options_.cache_ttl <= absl::ZeroDuration() || keys_.GetIfLoaded() == nullptr) {
+    return std::nullopt;
+  }
+  absl::StatusOr<int> page_size = EffectivePageSize(request.page_size());
+  if (!page_size.ok()) return std::nullopt;
+  absl::StatusOr<db::Filter> filter = db::ParseMarketFilter(request.filter());
+  if (!filter.ok()) return std::nullopt;
+  absl::StatusOr<db::MarketOrder> order = db::ParseMarketOrder(request.order_by());
+  if (!order.ok()) return std::nullopt;
+  // A cached page was made for a token that decoded under this fingerprint: the same text is the
+  // same valid token, so it need not be checked again.
+  const std::string key =
+      PageKey(QueryFingerprint({"ListMarkets", filter->Canonical(), db::OrderText(*order)}),
+              request.page_token(), *page_size);
+  v1::ListMarketsResponse response;
+  absl::MutexLock lock(&mu_);
+  if (!Lookup(pages_, key, &response)) return std::nullopt;
+  return response;
+}
 
 template <typename Message>
 bool MarketService::Lookup(const Cache<Message>& cache, const std::string& key,
@@ -75,7 +106,7 @@ absl::StatusOr<v1::ListMarketsResponse> MarketService::List(const v1::ListMarket
   ASSIGN_OR_RETURN(const QueryKeys::Keys* keys, keys_.Get());
   ASSIGN_OR_RETURN(const PagePosition position,
                    DecodePagePosition(keys->codec, request.page_token(), fingerprint));
-  const std::string key = absl::StrCat(fingerprint, "\n", request.page_token(), "\n", page_size);
+  const std::string key = PageKey(fingerprint, request.page_token(), page_size);
   v1::ListMarketsResponse response;
   {
     absl::MutexLock lock(&mu_);
@@ -99,21 +130,53 @@ absl::StatusOr<v1::ListMarketsResponse> MarketService::List(const v1::ListMarket
   return response;
 }
 
-grpc::Status MarketService::ListMarkets(grpc::ServerContext* context,
-                                        const v1::ListMarketsRequest* request,
-                                        v1::ListMarketsResponse* response) {
-  absl::StatusOr<v1::ListMarketsResponse> result = List(*request);
-  if (!result.ok()) return ToGrpcStatus(result.status(), context);
-  *response = *std::move(result);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MarketService::ListMarkets(grpc::CallbackServerContext* context,
+                                                     const v1::ListMarketsRequest* request,
+                                                     v1::ListMarketsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (std::optional<v1::ListMarketsResponse> cached = CachedList(*request); cached.has_value()) {
+    *response = *std::move(cached);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  const bool scheduled = readers_.Schedule([this, context, request, response, reactor] {
+    absl::StatusOr<v1::ListMarketsResponse> result = List(*request);
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(result.ok() ? grpc::Status::OK : ToGrpcStatus(result.status(), context));
+  });
+  if (!scheduled) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "ListMarkets: too many reads waiting for the database; retry"));
+  }
+  return reactor;
 }
 
-grpc::Status MarketService::GetMarket(grpc::ServerContext* context,
-                                      const v1::GetMarketRequest* request, v1::Market* response) {
-  absl::StatusOr<v1::Market> result = Get(request->market_id());
-  if (!result.ok()) return ToGrpcStatus(result.status(), context);
-  *response = *std::move(result);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MarketService::GetMarket(grpc::CallbackServerContext* context,
+                                                   const v1::GetMarketRequest* request,
+                                                   v1::Market* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const int64_t market_id = request->market_id();
+  bool cached = false;
+  if (market_id > 0) {
+    absl::MutexLock lock(&mu_);
+    cached = Lookup(markets_, absl::StrCat(market_id), response);
+  }
+  if (cached) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  auto answer = [this, context, market_id, response, reactor] {
+    absl::StatusOr<v1::Market> result = Get(market_id);
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(result.ok() ? grpc::Status::OK : ToGrpcStatus(result.status(), context));
+  };
+  if (market_id <= 0) {
+    answer();  // refused without touching the database
+  } else if (!readers_.Schedule(std::move(answer))) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "GetMarket: too many reads waiting for the database; retry"));
+  }
+  return reactor;
 }
 
 }  // namespace whalefeed::server

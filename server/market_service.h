@@ -12,13 +12,16 @@
 // there is no local write to invalidate on. The bound is measured with the injected clock.
 // Memory is bounded by max_cached_entries (expired entries are dropped first, then all).
 //
-// Thread-safe. Calls run on gRPC's sync API: a cache miss blocks on the database.
+// Threading (design §8): both methods are on gRPC's callback API. An answer in the cache is given
+// at once on the callback thread; a miss is read from the database on the service's own threads
+// (BlockingExecutor), never on a callback thread. Thread-safe.
 #ifndef WHALEFEED_SERVER_MARKET_SERVICE_H_
 #define WHALEFEED_SERVER_MARKET_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -28,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "db/store.h"
+#include "server/blocking_executor.h"
 #include "server/query_common.h"
 #include "whalefeed/v1/market_service.grpc.pb.h"
 
@@ -38,23 +42,34 @@ struct MarketServiceOptions {
   absl::Duration cache_ttl = absl::Seconds(2);
   // Cached markets and cached pages, each at most this many.
   size_t max_cached_entries = 4096;
+  // Threads that read from the database on a cache miss, and how many misses may wait for one
+  // (beyond that a call is UNAVAILABLE: retry).
+  int database_threads = 8;
+  size_t max_queued_reads = 10000;
 };
 
-class MarketService final : public v1::MarketService::Service {
+class MarketService final : public v1::MarketService::CallbackService {
  public:
   // `store` and `clock` must outlive the service.
   MarketService(db::Store* store, const Clock* clock, MarketServiceOptions options = {});
 
-  grpc::Status ListMarkets(grpc::ServerContext* context, const v1::ListMarketsRequest* request,
-                           v1::ListMarketsResponse* response) override;
-  grpc::Status GetMarket(grpc::ServerContext* context, const v1::GetMarketRequest* request,
-                         v1::Market* response) override;
+  grpc::ServerUnaryReactor* ListMarkets(grpc::CallbackServerContext* context,
+                                        const v1::ListMarketsRequest* request,
+                                        v1::ListMarketsResponse* response) override;
+  grpc::ServerUnaryReactor* GetMarket(grpc::CallbackServerContext* context,
+                                      const v1::GetMarketRequest* request,
+                                      v1::Market* response) override;
 
-  // The calls without gRPC (what the handlers run), for benchmarks and tests.
+  // The calls without gRPC (what the handlers run; these may block on the database), for
+  // benchmarks and tests.
   absl::StatusOr<v1::ListMarketsResponse> List(const v1::ListMarketsRequest& request);
   absl::StatusOr<v1::Market> Get(int64_t market_id);
 
  private:
+  // The cached answer to `request`, if there is one, without blocking (nullopt also when the
+  // request is bad or the page-token key is not loaded yet: List says why).
+  std::optional<v1::ListMarketsResponse> CachedList(const v1::ListMarketsRequest& request);
+
   template <typename Message>
   struct Cached {
     Message message;
@@ -78,6 +93,8 @@ class MarketService final : public v1::MarketService::Service {
   mutable absl::Mutex mu_;
   Cache<v1::Market> markets_ ABSL_GUARDED_BY(mu_);
   Cache<v1::ListMarketsResponse> pages_ ABSL_GUARDED_BY(mu_);
+  // Last member: destroyed first, it finishes the reads it has before the caches go.
+  BlockingExecutor readers_;
 };
 
 }  // namespace whalefeed::server

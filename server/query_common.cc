@@ -31,6 +31,11 @@ absl::StatusOr<const QueryKeys::Keys*> QueryKeys::Get() {
   return keys_.get();
 }
 
+const QueryKeys::Keys* QueryKeys::GetIfLoaded() {
+  absl::MutexLock lock(&mu_);
+  return keys_.get();
+}
+
 absl::StatusOr<PagePosition> DecodePagePosition(const PageTokenCodec& codec,
                                                 absl::string_view page_token,
                                                 absl::string_view fingerprint) {

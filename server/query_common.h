@@ -37,6 +37,8 @@ class QueryKeys {
     PageTokenCodec codec;
   };
   absl::StatusOr<const Keys*> Get();
+  // The keys if a read has succeeded already, else nullptr; never blocks on the database.
+  const Keys* GetIfLoaded();
 
  private:
   db::Store* const store_;
