@@ -399,22 +399,6 @@ absl::StatusOr<PublishedLimiter> InMemoryStore::GetPublishedLimiter() {
   return limiter_;
 }
 
-absl::StatusOr<SyncFreshness> InMemoryStore::GetSyncFreshness() {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(CheckAvailable());
-  SyncFreshness freshness;
-  for (const auto& [wallet, whale] : whales_) {
-    freshness.last_whale_poll_time =
-        std::max(freshness.last_whale_poll_time, whale.last_polled_time);
-  }
-  for (auto it = activity_.rbegin(); it != activity_.rend(); ++it) {
-    if (it->second.origin != Origin::kLive) continue;
-    freshness.detection_lag = it->second.ingested_time - it->second.traded_time;
-    break;
-  }
-  return freshness;
-}
-
 // ---- end of Sync control ----
 
 }  // namespace whalefeed::db

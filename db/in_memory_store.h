@@ -84,7 +84,6 @@ class InMemoryStore final : public Store {
   absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
                               absl::Time now) override;
   absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
-  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
   // ---- end of Sync control ----
   // ---- Sync jobs (in_memory_store_sync_jobs.cc) ----
   absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;

@@ -99,7 +99,6 @@ class MySqlStore final : public Store {
   absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
                               absl::Time now) override;
   absl::StatusOr<PublishedLimiter> GetPublishedLimiter() override;
-  absl::StatusOr<SyncFreshness> GetSyncFreshness() override;
   // ---- end of Sync control ----
   // ---- Sync jobs (mysql_store_sync_jobs.cc) ----
   absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;

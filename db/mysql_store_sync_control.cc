@@ -183,28 +183,4 @@ absl::StatusOr<PublishedLimiter> MySqlStore::GetPublishedLimiter() {
   return published;
 }
 
-absl::StatusOr<SyncFreshness> MySqlStore::GetSyncFreshness() {
-  SyncFreshness freshness;
-  RETURN_IF_ERROR(pool().Run("reading data freshness", [&](MySqlConnection& c) -> absl::Status {
-    freshness = SyncFreshness();
-    std::unique_ptr<sql::ResultSet> polled(
-        c.Prepare("SELECT MAX(last_polled_time) AS last_polled_time FROM whales").executeQuery());
-    if (polled->next()) {
-      ASSIGN_OR_RETURN(freshness.last_whale_poll_time, GetTime(*polled, "last_polled_time"));
-    }
-    sql::PreparedStatement& lag = c.Prepare(
-        "SELECT ingested_time, traded_time FROM whale_activity WHERE origin = ? ORDER BY sequence "
-        "DESC LIMIT 1");
-    lag.setInt(1, static_cast<int>(Origin::kLive));
-    std::unique_ptr<sql::ResultSet> rs(lag.executeQuery());
-    if (rs->next()) {
-      ASSIGN_OR_RETURN(const absl::Time ingested, GetTime(*rs, "ingested_time"));
-      ASSIGN_OR_RETURN(const absl::Time traded, GetTime(*rs, "traded_time"));
-      freshness.detection_lag = ingested - traded;
-    }
-    return absl::OkStatus();
-  }));
-  return freshness;
-}
-
 }  // namespace whalefeed::db

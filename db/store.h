@@ -248,10 +248,6 @@ struct SyncRequestResult {
 
 // How fresh the whale data is: the last successful wallet poll, and the detection lag of the most
 // recently ingested LIVE activity (ingested_time - traded_time).
-struct SyncFreshness {
-  absl::Time last_whale_poll_time = absl::InfinitePast();  // InfinitePast: no poll yet
-  std::optional<absl::Duration> detection_lag;             // unset: no LIVE activity yet
-};
 // ---- end of Sync control ----
 
 // ---- Sync jobs: rows the stats and cleanup jobs write and read back. ----
@@ -556,7 +552,6 @@ class Store {
   virtual absl::Status PublishLimiter(const Fence& fence, const LimiterSnapshot& limiter,
                                       absl::Time now) = 0;
   virtual absl::StatusOr<PublishedLimiter> GetPublishedLimiter() = 0;
-  virtual absl::StatusOr<SyncFreshness> GetSyncFreshness() = 0;
   // ---- end of Sync control ----
   // ---- Sync jobs: the polling schedule, cheap dedupe, stats and retention. ----
 

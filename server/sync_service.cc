@@ -35,7 +35,7 @@ absl::Status SyncService::FillSyncStatus(v1::GetSyncStatusResponse* response) {
   ASSIGN_OR_RETURN(const std::vector<db::SyncJobSummary> summaries, store_->GetSyncJobSummaries());
   ASSIGN_OR_RETURN(const db::LeaderState leader, store_->GetLeader());
   ASSIGN_OR_RETURN(const db::PublishedLimiter limiter, store_->GetPublishedLimiter());
-  ASSIGN_OR_RETURN(const db::SyncFreshness freshness, store_->GetSyncFreshness());
+  ASSIGN_OR_RETURN(const db::FeedFreshness freshness, store_->GetFeedFreshness());
   ASSIGN_OR_RETURN(const int schema_version, store_->GetSchemaVersion());
   bool leader_present = leader.epoch > 0;
   if (options_.leader_present) {

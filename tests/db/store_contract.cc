@@ -1138,30 +1138,6 @@ TEST_P(StoreContractTest, TheLeaderPublishesItsLimiterState) {
   EXPECT_EQ(published.limiter.requests_total, 1234);
 }
 
-TEST_P(StoreContractTest, FreshnessIsTheLastPollAndTheLagOfTheNewestLiveTrade) {
-  ASSERT_OK_AND_ASSIGN(SyncFreshness none, store().GetSyncFreshness());
-  EXPECT_EQ(none.last_whale_poll_time, absl::InfinitePast());
-  EXPECT_FALSE(none.detection_lag.has_value());
-  const std::string w1 = Wallet(21), w2 = Wallet(22);
-  ASSERT_OK(store().TrackWhale(w1, "", WhaleSource::kApi, kT0).status());
-  ASSERT_OK(store().TrackWhale(w2, "", WhaleSource::kApi, kT0).status());
-  ASSERT_OK(store()
-                .IngestActivities(fence(), w1, {Trade(w1, 1, kT0 - absl::Seconds(30))},
-                                  Poll(kT0 + absl::Seconds(5), 1), kT0 + absl::Seconds(5))
-                .status());
-  Activity backfill = Trade(w2, 2, kT0 - absl::Hours(50));
-  backfill.origin = Origin::kBackfill;
-  ASSERT_OK(store()
-                .IngestActivities(fence(), w2, {backfill}, Poll(kT0 + absl::Seconds(9), 1),
-                                  kT0 + absl::Seconds(9))
-                .status());
-  ASSERT_OK_AND_ASSIGN(SyncFreshness freshness, store().GetSyncFreshness());
-  EXPECT_EQ(freshness.last_whale_poll_time, kT0 + absl::Seconds(9));
-  // The backfilled trade does not count: the newest LIVE one was seen 35 s after it was made.
-  ASSERT_TRUE(freshness.detection_lag.has_value());
-  EXPECT_EQ(*freshness.detection_lag, absl::Seconds(35));
-}
-
 // ---- end of Sync control ----
 
 // ---- Sync jobs: polling schedule, dedupe lookups, stats and retention ----
