@@ -372,8 +372,6 @@ int main(int argc, char** argv) {
     if (!client.ok()) Die(std::string(client.status().message()));
     upstream = std::move(*client);
   } else {
-    WF_LOG(WARNING) << "OPINION_TRADE_API_KEY is not set: markets and whale trades are not "
-                       "synced (their runs fail saying so); stats and cleanup run";
     upstream = std::make_unique<UnconfiguredOpinionApi>();
   }
   // The jobs every replica registers (only the leader runs them). Each commit of new trades wakes
@@ -443,6 +441,10 @@ int main(int argc, char** argv) {
   WF_LOG(INFO) << "whaled " << whalefeed::kVersion << " listening on "
                << listen.substr(0, listen.rfind(':')) << ":" << (*server)->port() << ", database "
                << dsn->Redacted() << ", replica " << replica_id;
+  if (api_key == nullptr || *api_key == '\0') {
+    WF_LOG(WARNING) << "OPINION_TRADE_API_KEY is not set: markets and whale trades are not "
+                       "synced (their runs fail saying so); stats and cleanup run";
+  }
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {

@@ -135,7 +135,7 @@ absl::Status Seed(db::MySqlStore& store, const testing::TestDatabase& database) 
 
 absl::StatusOr<int> StartWhaled(const std::string& url, std::unique_ptr<testing::Subprocess>* out) {
   ASSIGN_OR_RETURN(*out, testing::Subprocess::Start(
-                             {WHALED_PATH, "--listen=127.0.0.1:0", "--mysql_dsn=" + url}, {}));
+                             {WHALED_PATH, "--listen=127.0.0.1:0", "--mysql_dsn=" + url, "--sync_enabled=false"}, {}));
   ASSIGN_OR_RETURN(std::string line, (*out)->WaitForLine("listening on", absl::Seconds(60)));
   const size_t colon = line.find(':', line.find("listening on"));
   int port = 0;

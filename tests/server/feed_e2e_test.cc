@@ -36,11 +36,13 @@ using ::whalefeed::testing::WatchClient;
 constexpr char kWhaled[] = WHALED_PATH;
 const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
 
-// Starts whaled on a free port; returns the port it printed.
+// Starts whaled on a free port; returns the port it printed. The test is the writer (it holds the
+// leader epoch), so whaled only serves: --sync_enabled=false keeps it out of the election.
 absl::StatusOr<int> StartWhaled(const std::string& dsn_url, std::unique_ptr<Subprocess>* process) {
   auto started = Subprocess::Start({kWhaled, "--listen=127.0.0.1:0", "--mysql_dsn=" + dsn_url,
                                     "--health_probe_interval=200ms", "--shutdown_timeout=2s",
-                                    "--feed_tail_interval=50ms", "--db_pool_wait_timeout=1s"});
+                                    "--feed_tail_interval=50ms", "--db_pool_wait_timeout=1s",
+                                    "--sync_enabled=false"});
   if (!started.ok()) return started.status();
   *process = *std::move(started);
   absl::StatusOr<std::string> line = (*process)->WaitForLine("listening on", absl::Seconds(30));
