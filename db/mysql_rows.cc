@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "db/mysql_connection.h"
 
 namespace whalefeed::db {
 namespace {
@@ -185,6 +186,27 @@ void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& a, abs
   SetTime(ps, offset + 16, a.traded_time);
   SetTime(ps, offset + 17, now);
   ps.setInt(offset + 18, static_cast<int>(a.origin));
+}
+
+// Locks the leader row until the end of the transaction and returns its epoch. A missing row is
+// FAILED_PRECONDITION: locking a row that does not exist locks nothing under READ COMMITTED (so
+// commits could interleave), and re-creating it would restart the epochs.
+absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c) {
+  std::unique_ptr<sql::ResultSet> rs(
+      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
+  if (!rs->next()) {
+    return absl::FailedPreconditionError(
+        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
+        "leader); nothing was written");
+  }
+  return rs->getInt64(1);
+}
+
+// Every leader-only write starts here: a deposed leader is refused, and writers of activity
+// serialise on the lock, so sequence order is commit order.
+absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence) {
+  ASSIGN_OR_RETURN(const int64_t epoch, LockLeaderRow(c));
+  return CheckFence(fence, epoch);
 }
 
 }  // namespace whalefeed::db

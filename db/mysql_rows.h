@@ -65,6 +65,16 @@ std::string ActivityInsertSql(size_t rows, absl::string_view table = "whale_acti
 // Binds `activity` as the row whose parameters start after `offset`.
 void BindActivity(sql::PreparedStatement& ps, int offset, const Activity& activity, absl::Time now);
 
+class MySqlConnection;
+
+// Locks the leader row until the end of the transaction and returns its epoch. A missing row is
+// FAILED_PRECONDITION: locking a row that does not exist locks nothing under READ COMMITTED (so
+// commits could interleave), and re-creating it would restart the epochs.
+absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c);
+// Every leader-only write starts here, in its own transaction: a deposed leader is refused, and
+// writers of activity serialise on the lock, so sequence order is commit order.
+absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence);
+
 }  // namespace whalefeed::db
 
 #endif  // WHALEFEED_DB_MYSQL_ROWS_H_

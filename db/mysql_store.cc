@@ -22,27 +22,6 @@ namespace {
 constexpr size_t kMarketBatch = 200;
 constexpr size_t kIngestBatch = 256;  // rows per INSERT (kActivityInsertParams parameters each)
 
-// Locks the leader row until the end of the transaction and returns its epoch. A missing row is
-// FAILED_PRECONDITION: locking a row that does not exist locks nothing under READ COMMITTED (so
-// commits could interleave), and re-creating it would restart the epochs.
-absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c) {
-  std::unique_ptr<sql::ResultSet> rs(
-      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-  if (!rs->next()) {
-    return absl::FailedPreconditionError(
-        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
-        "leader); nothing was written");
-  }
-  return rs->getInt64(1);
-}
-
-// Every leader-only write starts here: a deposed leader is refused, and writers of activity
-// serialise on the lock, so sequence order is commit order.
-absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence) {
-  ASSIGN_OR_RETURN(const int64_t epoch, LockLeaderRow(c));
-  return CheckFence(fence, epoch);
-}
-
 absl::StatusOr<std::vector<Market>> LoadMarkets(MySqlConnection& c, const std::string& where,
                                                 const std::vector<int64_t>& args) {
   sql::PreparedStatement& ps =

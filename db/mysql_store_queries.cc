@@ -336,18 +336,6 @@ absl::StatusOr<WhaleStats> StatsFromRow(sql::ResultSet& rs, absl::string_view wa
   return s;
 }
 
-// Locks the leader row and checks the fence (as every leader-only write of mysql_store.cc does).
-absl::Status CheckLeader(MySqlConnection& c, const Fence& fence) {
-  std::unique_ptr<sql::ResultSet> rs(
-      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-  if (!rs->next()) {
-    return absl::FailedPreconditionError(
-        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
-        "leader); nothing was written");
-  }
-  return CheckFence(fence, rs->getInt64(1));
-}
-
 }  // namespace
 
 absl::StatusOr<MarketPage> MySqlStore::ListMarketEntries(const MarketQuery& query) {
@@ -585,7 +573,7 @@ absl::Status MySqlStore::UpsertWhaleStats(const Fence& fence, absl::Span<const W
   }
   if (checked.empty()) return absl::OkStatus();
   return pool_.RunInTransaction("storing whale stats", [&](MySqlConnection& c) -> absl::Status {
-    RETURN_IF_ERROR(CheckLeader(c, fence));
+    RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
     for (size_t begin = 0; begin < checked.size(); begin += kStatsBatch) {
       const size_t count = std::min(kStatsBatch, checked.size() - begin);
       const size_t rows = InListSize(count);
@@ -643,7 +631,7 @@ absl::Status MySqlStore::UpsertMarketWhaleFlow(const Fence& fence,
   }
   if (checked.empty()) return absl::OkStatus();
   return pool_.RunInTransaction("storing market whale flow", [&](MySqlConnection& c) {
-    RETURN_IF_ERROR(CheckLeader(c, fence));
+    RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
     for (size_t begin = 0; begin < checked.size(); begin += kStatsBatch) {
       const size_t count = std::min(kStatsBatch, checked.size() - begin);
       const size_t rows = InListSize(count);

@@ -19,24 +19,6 @@
 namespace whalefeed::db {
 namespace {
 
-// Locks the leader row until the end of the transaction and returns its epoch (as every
-// leader-only write of mysql_store.cc does).
-absl::StatusOr<int64_t> LockLeader(MySqlConnection& c) {
-  std::unique_ptr<sql::ResultSet> rs(
-      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-  if (!rs->next()) {
-    return absl::FailedPreconditionError(
-        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
-        "leader); nothing was written");
-  }
-  return rs->getInt64(1);
-}
-
-absl::Status LockLeaderAndCheck(MySqlConnection& c, const Fence& fence) {
-  ASSIGN_OR_RETURN(const int64_t epoch, LockLeader(c));
-  return CheckFence(fence, epoch);
-}
-
 absl::Status CheckSyncJob(SyncJob job) {
   const int number = static_cast<int>(job);
   if (number < static_cast<int>(SyncJob::kMarkets) ||
@@ -55,7 +37,7 @@ absl::StatusOr<int64_t> MySqlStore::FailRunningSyncRuns(const Fence& fence, absl
   int64_t closed = 0;
   RETURN_IF_ERROR(pool().RunInTransaction(
       "closing sync runs left running", [&](MySqlConnection& c) -> absl::Status {
-        RETURN_IF_ERROR(LockLeaderAndCheck(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& ps = c.Prepare(
             "UPDATE sync_logs SET status = ?, error = ?, ended_time = ? WHERE status = ?");
         ps.setInt(1, static_cast<int>(RunStatus::kFailed));
@@ -76,7 +58,7 @@ absl::StatusOr<SyncRequestResult> MySqlStore::RequestSyncRun(SyncJob job, absl::
         result = SyncRequestResult();
         // Not a fence: the leader row's lock only serialises requests, so that two concurrent
         // calls for one job cannot both see nothing pending.
-        RETURN_IF_ERROR(LockLeader(c).status());
+        RETURN_IF_ERROR(LockLeaderRow(c).status());
         sql::PreparedStatement& pending =
             c.Prepare("SELECT COUNT(*) FROM sync_requests WHERE job = ? AND taken_time IS NULL");
         pending.setInt(1, static_cast<int>(job));
@@ -123,7 +105,7 @@ absl::StatusOr<std::vector<SyncRequest>> MySqlStore::TakeSyncRequests(
   RETURN_IF_ERROR(
       pool().RunInTransaction("taking sync requests", [&](MySqlConnection& c) -> absl::Status {
         taken.clear();
-        RETURN_IF_ERROR(LockLeaderAndCheck(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& read = c.Prepare(absl::StrCat(
             "SELECT id, job, requested_time FROM sync_requests WHERE taken_time IS NULL AND job "
             "IN (",
@@ -153,7 +135,7 @@ absl::Status MySqlStore::PublishLimiter(const Fence& fence, const LimiterSnapsho
                                         absl::Time now) {
   return pool().RunInTransaction(
       "publishing the limiter state", [&](MySqlConnection& c) -> absl::Status {
-        RETURN_IF_ERROR(LockLeaderAndCheck(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& ps = c.Prepare(
             "UPDATE leader SET limiter_rate_per_second = ?, limiter_requests_total = ?, "
             "limiter_throttled_total = ?, limiter_published_time = ? WHERE id = 1");

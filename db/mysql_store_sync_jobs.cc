@@ -23,19 +23,6 @@ constexpr int kAllWindow = static_cast<int>(StatsWindow::kAll);
 constexpr int kBuy = static_cast<int>(Side::kBuy);
 constexpr int kSell = static_cast<int>(Side::kSell);
 
-// Locks the leader row until the end of the transaction and refuses a stale fence (as every
-// leader-only write of MySqlStore does).
-absl::Status LockLeaderAndCheckFence(MySqlConnection& c, const Fence& fence) {
-  std::unique_ptr<sql::ResultSet> rs(
-      c.Prepare("SELECT epoch FROM leader WHERE id = 1 FOR UPDATE").executeQuery());
-  if (!rs->next()) {
-    return absl::FailedPreconditionError(
-        "the leader row is missing (the schema is damaged: restore the row with id 1 in table "
-        "leader); nothing was written");
-  }
-  return CheckFence(fence, rs->getInt64(1));
-}
-
 absl::Status CheckLimit(int limit) {
   if (limit <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("limit: ", limit, " is not positive"));
@@ -129,7 +116,7 @@ absl::StatusOr<int64_t> MySqlStore::AddToAllTimeStats(const Fence& fence, absl::
   RETURN_IF_ERROR(
       pool().RunInTransaction("adding to all-time stats", [&](MySqlConnection& c) -> absl::Status {
         counted = 0;
-        RETURN_IF_ERROR(LockLeaderAndCheckFence(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         uint64_t from = 0;
         {
           sql::PreparedStatement& ps = c.Prepare(
@@ -213,7 +200,7 @@ absl::StatusOr<int64_t> MySqlStore::RecomputeWindowStats(const Fence& fence, abs
   RETURN_IF_ERROR(
       pool().RunInTransaction("recomputing window stats", [&](MySqlConnection& c) -> absl::Status {
         written = 0;
-        RETURN_IF_ERROR(LockLeaderAndCheckFence(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& clear =
             c.Prepare("DELETE FROM whale_stats WHERE window_kind IN (?, ?, ?)");
         clear.setInt(1, static_cast<int>(StatsWindow::k24h));
@@ -246,7 +233,7 @@ absl::StatusOr<int64_t> MySqlStore::RecomputeMarketWhaleFlow(const Fence& fence,
   int64_t written = 0;
   RETURN_IF_ERROR(pool().RunInTransaction(
       "recomputing market whale flow", [&](MySqlConnection& c) -> absl::Status {
-        RETURN_IF_ERROR(LockLeaderAndCheckFence(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         c.Prepare("DELETE FROM market_whale_flow").executeUpdate();
         sql::PreparedStatement& ps = c.Prepare(
             "INSERT INTO market_whale_flow (market_id, outcome, buy_volume_usd, sell_volume_usd, "
@@ -312,7 +299,7 @@ absl::StatusOr<CleanupBatch> MySqlStore::DeleteExpiredActivity(const Fence& fenc
         batch = {};
         // The leader row lock also keeps ingest out for the length of this short transaction, so
         // the prefix read here is the prefix deleted.
-        RETURN_IF_ERROR(LockLeaderAndCheckFence(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         uint64_t last_deleted = 0;
         {
           sql::PreparedStatement& ps = c.Prepare(
@@ -359,7 +346,7 @@ absl::StatusOr<int64_t> MySqlStore::PruneSyncHistory(const Fence& fence, absl::T
   RETURN_IF_ERROR(
       pool().RunInTransaction("pruning sync history", [&](MySqlConnection& c) -> absl::Status {
         deleted = 0;
-        RETURN_IF_ERROR(LockLeaderAndCheckFence(c, fence));
+        RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
         sql::PreparedStatement& runs = c.Prepare(
             "DELETE FROM sync_logs WHERE status <> ? AND ended_time < ? ORDER BY id LIMIT ?");
         runs.setInt(1, static_cast<int>(RunStatus::kRunning));
