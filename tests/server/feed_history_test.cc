@@ -3,14 +3,16 @@
 // disconnect at random and resume with their last token (on either server), one of which stops
 // reading for a while. The history checker compares everything each client received with every
 // committed row: order, no duplicate, nothing missing from the start or resume point, positions
-// never going back. Also: an expired token, a token of another database, and a shutdown with open
-// idle streams through WhaledServer.
+// never going back. Also: ListWhaleActivity against the stream over the same range, and a watch
+// from a list's resume_token; an expired token, a token of another database, and a shutdown with
+// open idle streams through WhaledServer.
 #include <cppconn/connection.h>
 #include <cppconn/statement.h>
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <random>
@@ -21,10 +23,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "db/mysql_store.h"
+#include "server/admin_auth.h"
 #include "server/feed_hub.h"
 #include "server/feed_service.h"
 #include "server/health_service.h"
 #include "server/resume_token.h"
+#include "server/whale_service.h"
 #include "server/whaled_server.h"
 #include "tests/server/feed_test_util.h"
 #include "tests/testing/status_matchers.h"
@@ -36,6 +40,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::whalefeed::testing::FeedTrade;
 using ::whalefeed::testing::FeedWallet;
+using ::whalefeed::testing::IsOkAndHolds;
 using ::whalefeed::testing::StatusIs;
 using ::whalefeed::testing::StreamChecker;
 using ::whalefeed::testing::TestDatabase;
@@ -308,6 +313,89 @@ TEST_F(FeedHistoryTest, BothReplicasDeliverTheSameEventsInTheSameOrder) {
   EXPECT_EQ(got[0].size(), committed.size());
   checkers[0].ExpectComplete(committed, 0, Any);
   checkers[1].ExpectComplete(committed, 0, Any);
+}
+
+TEST_F(FeedHistoryTest, ListThenWatchFromItsTokenContinuesWithNoGapAndNoOverlap) {
+  std::mt19937 random(7);
+  for (int i = 0; i < 30; ++i) Ingest(1 + static_cast<int>(random() % 6), random);
+
+  // ListWhaleActivity through its generated stub, on the leader's store.
+  RealClock clock;
+  AdminAuth admin_auth("");
+  WhaleService whale_service(&leader_->store(), &clock, &admin_auth);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&whale_service);
+  std::unique_ptr<grpc::Server> list_server = builder.BuildAndStart();
+  ASSERT_NE(list_server, nullptr);
+  auto whales = v1::WhaleService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  // Walk every LIVE activity, oldest first, in pages of 7.
+  std::vector<uint64_t> listed;
+  std::string resume_token;
+  v1::ListWhaleActivityRequest list;
+  list.set_page_size(7);
+  list.set_order_by("sequence");
+  do {
+    grpc::ClientContext context;
+    v1::ListWhaleActivityResponse page;
+    grpc::Status status = whales->ListWhaleActivity(&context, list, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::WhaleActivity& a : page.activities()) listed.push_back(a.sequence());
+    if (resume_token.empty()) resume_token = page.resume_token();
+    EXPECT_EQ(page.resume_token(), resume_token) << "the walk's high-water mark moved";
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  ASSERT_OK_AND_ASSIGN(const uint64_t mark, DecodeResumeToken(resume_token, feed_id_));
+  ASSERT_FALSE(listed.empty());
+  // Nothing was committed during the walk: its mark is the head, and the last row is at most that.
+  EXPECT_THAT(leader_->store().GetLatestSequence(), IsOkAndHolds(mark));
+  EXPECT_LE(listed.back(), mark);
+
+  // The stream from EARLIEST over the same range delivers exactly what the list returned.
+  {
+    v1::WatchWhaleActivityRequest request;
+    request.set_start(v1::START_POSITION_EARLIEST);
+    request.mutable_heartbeat_interval()->set_seconds(1);
+    WatchClient client(leader_->channel(), request);
+    StreamChecker checker(feed_id_);
+    std::vector<uint64_t> streamed;
+    while (checker.position() < mark) {
+      std::optional<v1::WatchWhaleActivityResponse> m = client.Next(absl::Seconds(20));
+      ASSERT_TRUE(m.has_value()) << "stream stalled at " << checker.position();
+      for (uint64_t sequence : checker.Add(*m)) {
+        if (sequence <= mark) streamed.push_back(sequence);
+      }
+    }
+    EXPECT_EQ(streamed, listed);
+  }
+
+  // Rows committed after the walk; a watch from the list's token gets exactly those that match.
+  for (int i = 0; i < 10; ++i) Ingest(1 + static_cast<int>(random() % 6), random);
+  const std::map<uint64_t, db::Activity> committed = Committed();
+  const uint64_t head = committed.rbegin()->first;
+  ASSERT_GT(head, mark);
+  v1::WatchWhaleActivityRequest request;
+  request.set_resume_token(resume_token);
+  request.mutable_heartbeat_interval()->set_seconds(1);
+  WatchClient client(follower_->channel(), request);
+  StreamChecker checker(feed_id_);
+  std::vector<uint64_t> continued;
+  while (checker.position() < head) {
+    std::optional<v1::WatchWhaleActivityResponse> m = client.Next(absl::Seconds(20));
+    ASSERT_TRUE(m.has_value()) << "stream stalled at " << checker.position();
+    for (uint64_t sequence : checker.Add(*m)) continued.push_back(sequence);
+  }
+  std::vector<uint64_t> expected;
+  for (auto it = committed.upper_bound(mark); it != committed.end(); ++it) {
+    if (IsLive(it->second)) expected.push_back(it->first);
+  }
+  EXPECT_EQ(continued, expected) << "a gap or an overlap between the list and the watch";
+  std::printf("list then watch: %zu listed up to %llu, %zu more streamed from its token\n",
+              listed.size(), static_cast<unsigned long long>(mark), continued.size());
+  list_server->Shutdown();
 }
 
 TEST_F(FeedHistoryTest, ExpiredTokenIsOutOfRangeWithTheOldestValidTokenInTheTrailer) {
