@@ -25,9 +25,20 @@ std::string FormatTrimmed(int64_t scaled, int decimals, int min_decimals);
 // usdAmount: FormatWeiFromCenti(1000) == "10000000000000000000" (10.00 USD). Requires centi >= 0.
 std::string FormatWeiFromCenti(int64_t centi);
 
+// A 256-bit unsigned integer given as four 64-bit limbs, most significant first, in decimal
+// without leading zeros ("0" for zero).
+std::string Uint256ToDecimal(const uint64_t (&limbs)[4]);
+
+// A 128-bit value in decimal, and scaled like FormatFixed / FormatTrimmed (0 <= decimals <= 30).
+std::string Int128ToString(__int128 value);
+std::string FormatFixed128(__int128 scaled, int decimals);
+std::string FormatTrimmed128(__int128 scaled, int decimals, int min_decimals);
+
 // round(a * b / d), halves away from zero, computed exactly in 128 bits. Requires d != 0 and a
 // result that fits in int64.
 int64_t MulDivRound(int64_t a, int64_t b, int64_t d);
+// The same in 128 bits (the product a * b must fit in 128 bits).
+__int128 MulDivRound128(__int128 a, __int128 b, __int128 d);
 
 }  // namespace whalefeed::sim
 

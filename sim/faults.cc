@@ -62,6 +62,14 @@ absl::Status SetKey(FaultSpec& spec, absl::string_view key, absl::string_view va
     auto v = int_value(0, 600000);
     if (!v.ok()) return v.status();
     spec.delay_ms = static_cast<int>(*v);
+  } else if (key == "errno") {
+    auto v = int_value(1, 99999);
+    if (!v.ok()) return v.status();
+    spec.error_code = static_cast<int>(*v);
+  } else if (key == "http") {
+    auto v = int_value(200, 599);
+    if (!v.ok()) return v.status();
+    spec.http_status = static_cast<int>(*v);
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown fault key '", key, "'"));
   }
@@ -69,6 +77,28 @@ absl::Status SetKey(FaultSpec& spec, absl::string_view key, absl::string_view va
 }
 
 }  // namespace
+
+std::string ErrnoMessage(int error) {
+  switch (error) {
+    case 10400:
+      return "invalid parameter";
+    case 10403:
+      return "API is not available to persons located in the United States, China, or restricted "
+             "jurisdictions";
+    case 10404:
+      return "resource not found";
+    case 10429:
+      return "Too many requests";
+    case 10500:
+      return "Internal server error";
+    case 11001:
+      return "This API Key has no related Opinion Login Wallet yet";
+    case 11002:
+      return "Invalid API key";
+    default:
+      return absl::StrCat("error ", error);
+  }
+}
 
 absl::string_view FaultKindName(FaultKind kind) {
   switch (kind) {
@@ -88,6 +118,8 @@ absl::string_view FaultKindName(FaultKind kind) {
       return "wrong_types";
     case FaultKind::kMissingFields:
       return "missing_fields";
+    case FaultKind::kApiError:
+      return "api_error";
   }
   return "unknown";
 }
@@ -121,6 +153,11 @@ absl::Status ValidateFaultSpec(const FaultSpec& spec) {
   if (spec.retry_after_s < 0 || spec.delay_ms < 0 || spec.delay_ms > 600000) {
     return absl::InvalidArgumentError("fault retry_after/delay_ms out of range");
   }
+  if (spec.error_code == 0) return absl::InvalidArgumentError("fault errno must not be 0");
+  if (spec.http_status != 200 && (spec.http_status < 400 || spec.http_status > 599)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fault http status must be 200 or 400..599, got ", spec.http_status));
+  }
   return absl::OkStatus();
 }
 
@@ -132,8 +169,8 @@ absl::StatusOr<FaultSpec> ParseFaultSpec(absl::string_view text, bool bare_numbe
   if (!kind.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown fault kind '", name,
-                     "' (want rate429, http5xx, slow, drop, malformed, list_null, wrong_types, "
-                     "missing_fields)"));
+                     "' (want rate429, http5xx, api_error, slow, drop, malformed, list_null, "
+                     "wrong_types, missing_fields)"));
   }
   spec.kind = *kind;
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -215,6 +252,14 @@ absl::StatusOr<FaultSpec> FaultSpecFromJson(const rapidjson::Value& value) {
       auto n = want_int(0, 600000);
       if (!n.ok()) return n.status();
       spec.delay_ms = static_cast<int>(*n);
+    } else if (key == "errno") {
+      auto n = want_int(1, 99999);
+      if (!n.ok()) return n.status();
+      spec.error_code = static_cast<int>(*n);
+    } else if (key == "httpStatus") {
+      auto n = want_int(200, 599);
+      if (!n.ok()) return n.status();
+      spec.http_status = static_cast<int>(*n);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown fault field \"", key, "\""));
     }
@@ -239,6 +284,9 @@ std::string FaultSpecToString(const FaultSpec& spec) {
       break;
     case FaultKind::kSlow:
       absl::StrAppend(&out, ":delay_ms=", spec.delay_ms);
+      break;
+    case FaultKind::kApiError:
+      absl::StrAppend(&out, ":errno=", spec.error_code, ":http=", spec.http_status);
       break;
     default:
       break;
@@ -294,8 +342,8 @@ FaultDecision FaultInjector::Decide(FaultScope endpoint, bool is_list) {
     return f.spec.count > 0 || f.spec.rate > 0;
   };
   // The response-replacing kinds, in order of precedence: only the first that fires is used up.
-  for (FaultKind kind :
-       {FaultKind::kRateLimit, FaultKind::kServerError, FaultKind::kDrop, FaultKind::kMalformed}) {
+  for (FaultKind kind : {FaultKind::kRateLimit, FaultKind::kServerError, FaultKind::kApiError,
+                         FaultKind::kDrop, FaultKind::kMalformed}) {
     for (Active& f : faults_) {
       if (decision.terminal.has_value()) break;
       if (f.spec.kind == kind && applies(f) && FiresLocked(f)) decision.terminal = f.spec;

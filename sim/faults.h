@@ -4,6 +4,8 @@
 // Kinds (the name is what flags and the admin endpoint use):
 //   rate429        HTTP 429 with a JSON body {"errno":10429,...}; with retry_after=S also a
 //                  "Retry-After: S" header (default: no header, like the limiter's own 429s).
+//   api_error      HTTP 200 (or http=4xx/5xx) with errno=N != 0 (default 11002) and its message in
+//                  the chosen envelope, result null: 11001/11002 key problems, 10403 region block.
 //   http5xx        HTTP status=500 (default; JSON envelope errno 10500) or 502/503 (an HTML proxy
 //   page,
 //                  as a load balancer would send), or any other 5xx.
@@ -23,15 +25,16 @@
 // A fault can be limited to one endpoint family: endpoint=market (E1-E3), trade (E11) or positions
 // (E10). Only API requests that passed the apikey check and the rate limiter are considered, and a
 // fault is only used up by requests it actually hits. At most one of rate429, http5xx, drop and
-// malformed hits a request (in that order of precedence); slow, list_null, wrong_types and
-// missing_fields combine.
+// malformed hits a request (in that order of precedence; api_error comes right after http5xx);
+// slow, list_null, wrong_types and missing_fields combine.
 //
 // Text form (flags): KIND[:N][:key=value]...  with keys count, rate, endpoint, status, retry_after,
-// delay_ms; several specs are separated by commas. A bare N is a count for --fault and a
-// probability for --fault_rate. Examples: "rate429:3:retry_after=2",
+// delay_ms, errno, http; several specs are separated by commas. A bare N is a count for --fault and
+// a probability for --fault_rate. Examples: "rate429:3:retry_after=2",
 // "http5xx:2:status=502,slow:1:delay_ms=1500", "drop:0.05:endpoint=trade" (with --fault_rate).
 // JSON form (admin): {"kind":"rate429","count":3,"rate":0,"endpoint":"trade","status":502,
-// "retryAfter":2,"delayMs":1500}; only "kind" is required (plus a count or a rate).
+// "retryAfter":2,"delayMs":1500,"errno":10403,"httpStatus":200}; only "kind" is required (plus a
+// count or a rate).
 #ifndef WHALEFEED_SIM_FAULTS_H_
 #define WHALEFEED_SIM_FAULTS_H_
 
@@ -61,11 +64,12 @@ enum class FaultKind {
   kListNull,
   kWrongTypes,
   kMissingFields,
+  kApiError,
 };
-inline constexpr FaultKind kAllFaultKinds[] = {FaultKind::kRateLimit,  FaultKind::kServerError,
-                                               FaultKind::kSlow,       FaultKind::kDrop,
-                                               FaultKind::kMalformed,  FaultKind::kListNull,
-                                               FaultKind::kWrongTypes, FaultKind::kMissingFields};
+inline constexpr FaultKind kAllFaultKinds[] = {
+    FaultKind::kRateLimit,  FaultKind::kServerError,   FaultKind::kSlow,
+    FaultKind::kDrop,       FaultKind::kMalformed,     FaultKind::kListNull,
+    FaultKind::kWrongTypes, FaultKind::kMissingFields, FaultKind::kApiError};
 
 absl::string_view FaultKindName(FaultKind kind);
 
@@ -78,10 +82,16 @@ struct FaultSpec {
   int64_t count = 0;  // the next `count` matching requests
   double rate = 0;    // and/or each matching request with this probability
   FaultScope scope = FaultScope::kAny;
-  int status = 500;       // http5xx
-  int retry_after_s = 0;  // rate429: 0 = no Retry-After header
-  int delay_ms = 2000;    // slow
+  int status = 500;        // http5xx
+  int retry_after_s = 0;   // rate429: 0 = no Retry-After header
+  int delay_ms = 2000;     // slow
+  int error_code = 11002;  // api_error: the errno (never 0)
+  int http_status = 200;   // api_error: the HTTP status (200, or 400..599)
 };
+
+// The message the API sends with an errno: "Invalid API key" for 11002, the region-block text for
+// 10403, and so on; "error N" for numbers it has no text for.
+std::string ErrnoMessage(int error);
 
 absl::Status ValidateFaultSpec(const FaultSpec& spec);
 // Parses one spec of the text form; a bare number is a rate if `bare_number_is_rate`, else a count.

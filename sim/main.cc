@@ -44,8 +44,15 @@ ABSL_FLAG(double, trades_per_minute, 15,
           "trades)");
 ABSL_FLAG(double, activity_skew, 1.2,
           "Zipf exponent of wallet activity: the wallet of rank r trades at a rate ~ r^-skew");
-ABSL_FLAG(int, index_lag_max_s, 0,
-          "trades become visible 0..N s after their createdAt (late arrivals); 0 = at once");
+ABSL_FLAG(int, index_lag_max_s, 20,
+          "late indexing: each transaction becomes visible 0..N simulated seconds after its "
+          "createdAt, so it can show up below newer trades; 0 = at once");
+ABSL_FLAG(double, new_markets_per_day, 48,
+          "top-level markets created per simulated day during the first 30 simulated days (they "
+          "trade, cut off and resolve later); 0 = none");
+ABSL_FLAG(double, multi_fill_rate, 0.15,
+          "share of buy/sell orders filled against several makers: 2-4 trades sharing one txHash "
+          "and one createdAt second; 0 = one trade per transaction");
 ABSL_FLAG(double, time_scale, 1,
           "simulated seconds per real second (60: a minute per second), at most 86400");
 ABSL_FLAG(int64_t, start_time, 0, "simulated start, Unix seconds; 0 = now");
@@ -57,7 +64,15 @@ ABSL_FLAG(int, rate_limit, 15,
           "accepted requests per apikey in any sliding second (429 beyond it); 0 = unlimited");
 ABSL_FLAG(std::string, envelope, "errno",
           "envelope spelling: errno ({errno,errmsg,result}, as live) or code ({code,msg,result})");
-ABSL_FLAG(int, not_found_status, 200, "HTTP status for an unknown market id: 200 or 404");
+ABSL_FLAG(int, not_found_status, 200, "HTTP status for an unknown market or token id: 200 or 404");
+ABSL_FLAG(bool, empty_list_null, true,
+          "send \"list\": null for an empty page, as the live API does (--noempty_list_null: [])");
+ABSL_FLAG(int, bad_key_status, 401,
+          "HTTP status for a missing or unknown apikey (always errno 11002 \"Invalid API key\"): "
+          "401, 403 or 200");
+ABSL_FLAG(bool, region_blocked, false,
+          "start region-blocked: every API call answers HTTP 200 with errno 10403 (switch at run "
+          "time with POST /admin/region?blocked=true|false)");
 ABSL_FLAG(std::string, side_casing, "title", "trade side spelling: title (Buy) or upper (BUY)");
 ABSL_FLAG(
     std::string, fault, "",
@@ -65,7 +80,8 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, fault_rate, "",
           "faults with a probability per request: KIND:P[:key=value...][,...], e.g. slow:0.1");
 ABSL_FLAG(std::string, watchlist_out, "",
-          "write the most active wallets to this file at start, one '0xaddr label' per line");
+          "write the most active wallets to this file at start: '#' comment lines, then one "
+          "'0xaddr label' per line");
 ABSL_FLAG(int, watchlist_size, 20, "number of wallets written to --watchlist_out");
 ABSL_FLAG(int, threads, 32, "HTTP worker threads");
 
@@ -80,13 +96,18 @@ Usage: opinion-sim [--flag=value]...
 Prints "opinion-sim listening on http://127.0.0.1:PORT/openapi" once it serves; stops on SIGTERM/SIGINT.
 
 API (header "apikey" required): GET PREFIX/market, PREFIX/market/{id}, PREFIX/market/categorical/{id},
-PREFIX/positions/user/{wallet}, PREFIX/trade/user/{wallet}.
-Admin (no key): GET /admin/health, /admin/stats, /admin/faults, /admin/trades?wallet=&since=&limit=,
-/admin/wallets?top=N; POST /admin/faults (JSON), /admin/stats/reset, /admin/advance?seconds=N.
+PREFIX/positions/user/{wallet}, PREFIX/trade/user/{wallet}, PREFIX/token/latest-price?token_id=,
+PREFIX/token/orderbook?token_id=, PREFIX/token/price-history?token_id=&interval=&start_at=&end_at=,
+PREFIX/quoteToken.
+Admin (no key): GET /admin/health, /admin/stats, /admin/faults, /admin/region,
+/admin/trades?wallet=&since=&until=&offset=&limit=&pending=true, /admin/wallets?top=N;
+POST /admin/faults (JSON), /admin/stats/reset, /admin/advance?seconds=N, /admin/region?blocked=B.
 
 Faults (--fault / --fault_rate / POST /admin/faults), KIND[:N][:key=value]...:
   rate429         HTTP 429 (key retry_after=S adds "Retry-After: S")
   http5xx         HTTP 500 JSON, or status=502/503 as an HTML proxy page
+  api_error       HTTP 200 (or http=4xx/5xx) with errno=N (default 11002; 11001 key without wallet,
+                  10403 region block), message in the chosen envelope, result null
   slow            answer after delay_ms=D (default 2000)
   drop            close the connection half-way through the body
   malformed       truncated JSON body
@@ -94,8 +115,10 @@ Faults (--fault / --fault_rate / POST /admin/faults), KIND[:N][:key=value]...:
   wrong_types     price/amount/volume/sharesOwned as numbers, marketId/createdAt as strings
   missing_fields  records at even positions lose txHash/createdAt/price (trades), token ids/
                   createdAt/volume (markets), tokenId/sharesOwned (positions)
-  keys: count=N, rate=P, endpoint=market|trade|positions, status=5xx, retry_after=S, delay_ms=D
-  e.g. --fault=rate429:3,http5xx:2:status=502  --fault_rate=drop:0.05:endpoint=trade
+  keys: count=N, rate=P, endpoint=market|trade|positions, status=5xx, retry_after=S, delay_ms=D,
+        errno=N, http=S
+  e.g. --fault=rate429:3,http5xx:2:status=502,api_error:1:errno=10403
+       --fault_rate=drop:0.05:endpoint=trade
   POST /admin/faults {"clear":true,"faults":[{"kind":"slow","count":1,"delayMs":1500}]}
 
 Flags:
@@ -183,6 +206,11 @@ absl::StatusOr<OpinionSim::Options> OptionsFromFlags() {
   options.trades_per_minute = absl::GetFlag(FLAGS_trades_per_minute);
   options.activity_skew = absl::GetFlag(FLAGS_activity_skew);
   options.index_lag_max_s = absl::GetFlag(FLAGS_index_lag_max_s);
+  options.new_markets_per_day = absl::GetFlag(FLAGS_new_markets_per_day);
+  options.multi_fill_rate = absl::GetFlag(FLAGS_multi_fill_rate);
+  options.empty_list_null = absl::GetFlag(FLAGS_empty_list_null);
+  options.bad_key_status = absl::GetFlag(FLAGS_bad_key_status);
+  options.region_blocked = absl::GetFlag(FLAGS_region_blocked);
   options.time_scale = absl::GetFlag(FLAGS_time_scale);
   const int64_t start = absl::GetFlag(FLAGS_start_time);
   if (start < 0) return absl::InvalidArgumentError("--start_time must be >= 0");
@@ -225,6 +253,9 @@ absl::StatusOr<OpinionSim::Options> OptionsFromFlags() {
 
 absl::Status WriteWatchlist(const OpinionSim& sim, const std::string& path, int size) {
   std::ofstream out(path, std::ios::trunc);
+  out << "# opinion-sim watch-list (seed " << absl::GetFlag(FLAGS_seed) << "): the " << size
+      << " most active wallets, most active first.\n"
+      << "# One wallet per line: address, then an optional label after whitespace.\n";
   for (const whalefeed::sim::Wallet* wallet : sim.TopWallets(size)) {
     out << wallet->address << " " << wallet->label << "\n";
   }

@@ -24,8 +24,9 @@
 namespace whalefeed::sim {
 namespace {
 
-// errno values. Only 11002 is known from the real API; the others are the simulator's own.
+// errno values. 11002 and 10403 are known from the real API; the others are the simulator's own.
 constexpr int kErrBadParam = 10400;
+constexpr int kErrRegionBlocked = 10403;
 constexpr int kErrNotFound = 10404;
 constexpr int kErrRateLimited = 10429;
 constexpr int kErrInternal = 10500;
@@ -151,10 +152,18 @@ std::string RenderList(EnvelopeStyle style, int64_t total, bool list_null,
 }
 
 absl::string_view EndpointName(int endpoint) {
-  static constexpr absl::string_view kNames[] = {"market_list", "market_detail",
-                                                 "market_categorical", "positions", "trades"};
+  static constexpr absl::string_view kNames[] = {
+      "market_list",  "market_detail", "market_categorical", "positions",   "trades",
+      "latest_price", "orderbook",     "price_history",      "quote_tokens"};
   return kNames[endpoint];
 }
+
+// Items on a page of `total` items starting at `offset`.
+int64_t PageItems(int64_t total, int64_t offset, int64_t limit) {
+  return offset >= total ? 0 : std::min(limit, total - offset);
+}
+
+std::string PriceText(int milli) { return FormatTrimmed(milli, 3, 2); }
 
 }  // namespace
 
@@ -187,6 +196,13 @@ absl::StatusOr<std::unique_ptr<OpinionSim>> OpinionSim::Create(Options options,
   if (options.not_found_status != 200 && options.not_found_status != 404) {
     return absl::InvalidArgumentError("not_found_status must be 200 or 404");
   }
+  if (options.bad_key_status != 200 && options.bad_key_status != 401 &&
+      options.bad_key_status != 403) {
+    return absl::InvalidArgumentError("bad_key_status must be 200, 401 or 403");
+  }
+  if (!(options.multi_fill_rate >= 0 && options.multi_fill_rate <= 1)) {
+    return absl::InvalidArgumentError("multi_fill_rate must be in [0, 1]");
+  }
   if (!options.monotonic_clock) return absl::InvalidArgumentError("monotonic_clock is required");
   for (const FaultSpec& spec : options.faults) RETURN_IF_ERROR(ValidateFaultSpec(spec));
 
@@ -200,6 +216,7 @@ absl::StatusOr<std::unique_ptr<OpinionSim>> OpinionSim::Create(Options options,
   config.trades_per_minute = options.trades_per_minute;
   config.activity_skew = options.activity_skew;
   config.start_unix = absl::ToUnixSeconds(start);
+  config.new_markets_per_day = options.new_markets_per_day;
   ASSIGN_OR_RETURN(std::unique_ptr<World> world, World::Generate(config));
 
   auto sim = absl::WrapUnique(new OpinionSim(std::move(options), clock, std::move(world)));
@@ -212,11 +229,14 @@ OpinionSim::OpinionSim(Options options, const Clock* clock, std::unique_ptr<Worl
       clock_(clock),
       world_(std::move(world)),
       trade_book_(std::make_unique<TradeBook>(
-          world_.get(), TradeBookConfig{options_.history_days, options_.index_lag_max_s})),
+          world_.get(), TradeBookConfig{options_.history_days, options_.index_lag_max_s,
+                                        options_.multi_fill_rate})),
       real_start_(clock->Now()),
       sim_start_(absl::FromUnixSeconds(world_->config().start_unix)),
       limiter_(options_.rate_limit, absl::Seconds(1), options_.monotonic_clock),
-      faults_(MixSeed({options_.seed, 0x6661756c7473ULL})) {  // "faults"
+      request_window_(0, absl::Seconds(1), options_.monotonic_clock),
+      faults_(MixSeed({options_.seed, 0x6661756c7473ULL})),  // "faults"
+      region_blocked_(options_.region_blocked) {
   render_.side_casing = options_.side_casing;
   render_.seed = options_.seed;
   for (const FaultSpec& spec : options_.faults) faults_.Add(spec);
@@ -249,6 +269,10 @@ absl::Status OpinionSim::Start() {
   server_->Get(prefix + "/market/([^/]+)", api(Endpoint::kMarketDetail));
   server_->Get(prefix + "/positions/user/([^/]+)", api(Endpoint::kPositions));
   server_->Get(prefix + "/trade/user/([^/]+)", api(Endpoint::kTrades));
+  server_->Get(prefix + "/token/latest-price", api(Endpoint::kLatestPrice));
+  server_->Get(prefix + "/token/orderbook", api(Endpoint::kOrderbook));
+  server_->Get(prefix + "/token/price-history", api(Endpoint::kPriceHistory));
+  server_->Get(prefix + "/quoteToken", api(Endpoint::kQuoteTokens));
 
   auto admin = [this](absl::string_view name, auto handler) {
     return [this, name = std::string(name), handler](const httplib::Request& req,
@@ -264,6 +288,7 @@ absl::Status OpinionSim::Start() {
                }));
   server_->Post("/admin/stats/reset", admin("stats_reset", [this](const httplib::Request&) {
                   limiter_.ResetStats();
+                  request_window_.ResetStats();
                   {
                     absl::MutexLock lock(&mu_);
                     stats_ = Stats();
@@ -281,6 +306,12 @@ absl::Status OpinionSim::Start() {
                admin("wallets", [this](const httplib::Request& req) { return AdminWallets(req); }));
   server_->Post("/admin/advance", admin("advance", [this](const httplib::Request& req) {
                   return AdminAdvance(req);
+                }));
+  server_->Get("/admin/region", admin("region", [this](const httplib::Request& req) {
+                 return AdminRegion(req, /*set=*/false);
+               }));
+  server_->Post("/admin/region", admin("region_set", [this](const httplib::Request& req) {
+                  return AdminRegion(req, /*set=*/true);
                 }));
 
   // Called for every response with status >= 400; fills in a JSON body where there is none (no
@@ -397,12 +428,21 @@ OpinionSim::Reply OpinionSim::NotFound(absl::string_view message) const {
 void OpinionSim::ServeApi(Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
   Count(std::string(EndpointName(static_cast<int>(endpoint))), /*admin=*/false);
   const std::string key = req.get_header_value("apikey");
+  request_window_.TryAcquire(key);  // counts every request received, whatever the answer
+  if (region_blocked_.load()) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.region_blocked;
+    }
+    Respond(res, Error(200, kErrRegionBlocked, ErrnoMessage(kErrRegionBlocked)));
+    return;
+  }
   if (!KeyAccepted(key)) {
     {
       absl::MutexLock lock(&mu_);
       ++stats_.unauthorized;
     }
-    Respond(res, Error(401, kErrInvalidKey, "Invalid API key"));
+    Respond(res, Error(options_.bad_key_status, kErrInvalidKey, ErrnoMessage(kErrInvalidKey)));
     return;
   }
   if (!limiter_.TryAcquire(key)) {
@@ -418,7 +458,7 @@ void OpinionSim::ServeApi(Endpoint endpoint, const httplib::Request& req, httpli
                            : endpoint == Endpoint::kPositions ? FaultScope::kPositions
                                                               : FaultScope::kMarket;
   const bool is_list = endpoint == Endpoint::kMarketList || endpoint == Endpoint::kTrades ||
-                       endpoint == Endpoint::kPositions;
+                       endpoint == Endpoint::kPositions || endpoint == Endpoint::kQuoteTokens;
   const FaultDecision faults = faults_.Decide(scope, is_list);
   if (faults.delay > absl::ZeroDuration()) stopping_.WaitForNotificationWithTimeout(faults.delay);
   std::optional<FaultKind> terminal;
@@ -446,6 +486,12 @@ void OpinionSim::ServeApi(Endpoint endpoint, const httplib::Request& req, httpli
                                  status, " Server Error</h1></center></body></html>\n"),
                     "text/html"});
     }
+    return;
+  }
+
+  if (terminal == FaultKind::kApiError) {
+    const FaultSpec& spec = *faults.terminal;
+    Respond(res, Error(spec.http_status, spec.error_code, ErrnoMessage(spec.error_code)));
     return;
   }
 
@@ -487,6 +533,14 @@ OpinionSim::Reply OpinionSim::Dispatch(Endpoint endpoint, const httplib::Request
       return WalletPositions(req, render, list_null);
     case Endpoint::kTrades:
       return WalletTrades(req, render, list_null);
+    case Endpoint::kLatestPrice:
+      return LatestPrice(req);
+    case Endpoint::kOrderbook:
+      return Orderbook(req);
+    case Endpoint::kPriceHistory:
+      return PriceHistory(req);
+    case Endpoint::kQuoteTokens:
+      return QuoteTokens(req, list_null);
   }
   return Error(500, kErrInternal, "internal error");
 }
@@ -518,51 +572,61 @@ OpinionSim::Reply OpinionSim::MarketList(const httplib::Request& req, const Rend
   }
 
   const int64_t type = market_type->value_or(0);
+  const int64_t now = SimNowSeconds();
   const auto& markets = world_->markets();
-  std::vector<const Market*> rows;
+  struct Row {
+    const Market* market;
+    MarketState state;
+  };
+  std::vector<Row> rows;
   if (!OtherChain(req)) {
     for (int index : world_->top_level()) {
       const Market& m = markets[index];
+      if (m.created_at > now) continue;  // not listed yet
       const bool categorical = m.kind == MarketKind::kCategorical;
       if ((type == 0 && categorical) || (type == 1 && !categorical)) continue;
-      if (status_filter != 0 && m.status != status_filter) continue;
       if (label->has_value() &&
           std::find(m.label_ids.begin(), m.label_ids.end(), **label) == m.label_ids.end()) {
         continue;
       }
-      rows.push_back(&m);
+      MarketState state = world_->StateAt(m, now);
+      if (status_filter != 0 && state.status != status_filter) continue;
+      rows.push_back({&m, std::move(state)});
     }
   }
   const int64_t sort = sort_by->value_or(1);
-  auto key = [sort](const Market* m) -> int64_t {
+  auto key = [sort](const Row& row) -> int64_t {
+    const Market* m = row.market;
     switch (sort) {
       case 1:
         return -m->created_at;
       case 2:  // ending soon; no cutoff last
         return m->cutoff_at == 0 ? std::numeric_limits<int64_t>::max() : m->cutoff_at;
       case 3:
-        return -m->volume_centi;
+        return -row.state.volume_centi;
       case 4:
-        return m->volume_centi;
+        return row.state.volume_centi;
       case 5:
-        return -m->volume24h_centi;
+        return -row.state.volume24h_centi;
       case 6:
-        return m->volume24h_centi;
+        return row.state.volume24h_centi;
       case 7:
-        return -m->volume7d_centi;
+        return -row.state.volume7d_centi;
       default:
-        return m->volume7d_centi;
+        return row.state.volume7d_centi;
     }
   };
-  std::stable_sort(rows.begin(), rows.end(), [&](const Market* a, const Market* b) {
-    return std::make_tuple(key(a), -a->id) < std::make_tuple(key(b), -b->id);
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    return std::make_tuple(key(a), -a.market->id) < std::make_tuple(key(b), -b.market->id);
   });
 
   const int64_t total = static_cast<int64_t>(rows.size());
-  return Reply{200, RenderList(options_.envelope, total, list_null, [&](JsonWriter& w) {
-                 int index = 0;
-                 for (int64_t i = paging->offset; i < total && index < paging->limit; ++i) {
-                   WriteMarket(w, *world_, *rows[i], render, index++);
+  const int64_t items = PageItems(total, paging->offset, paging->limit);
+  return Reply{200,
+               RenderList(options_.envelope, total, NullList(list_null, items), [&](JsonWriter& w) {
+                 for (int64_t i = 0; i < items; ++i) {
+                   WriteMarket(w, *world_, *rows[paging->offset + i].market, now, render,
+                               static_cast<int>(i));
                  }
                })};
 }
@@ -573,14 +637,16 @@ OpinionSim::Reply OpinionSim::MarketDetail(const httplib::Request& req, const Re
   if (!absl::SimpleAtoi(req.matches[1].str(), &id) || id < 1) {
     return Error(400, kErrBadParam, "invalid parameter: marketId must be a positive integer");
   }
+  const int64_t now = SimNowSeconds();
   const Market* market = world_->FindMarket(id);
-  if (market == nullptr || (categorical && market->kind != MarketKind::kCategorical)) {
+  if (market == nullptr || market->created_at > now ||
+      (categorical && market->kind != MarketKind::kCategorical)) {
     return NotFound("market not found");
   }
   return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
                  w.StartObject();
                  WriteKey(w, "data");
-                 WriteMarket(w, *world_, *market, render, 0);
+                 WriteMarket(w, *world_, *market, now, render, 0);
                  w.EndObject();
                })};
 }
@@ -598,12 +664,13 @@ OpinionSim::Reply OpinionSim::WalletPositions(const httplib::Request& req,
     positions = trade_book_->WalletPositions(wallet, now, query->market_id);
   }
   const int64_t total = static_cast<int64_t>(positions.size());
-  return Reply{200, RenderList(options_.envelope, total, list_null, [&](JsonWriter& w) {
-                 int index = 0;
-                 for (int64_t i = paging.offset; i < total && index < paging.limit; ++i) {
-                   WritePosition(w, *world_, positions[i], now, render, index++);
-                 }
-               })};
+  const int64_t items = PageItems(total, paging.offset, paging.limit);
+  return Reply{
+      200, RenderList(options_.envelope, total, NullList(list_null, items), [&](JsonWriter& w) {
+        for (int64_t i = 0; i < items; ++i) {
+          WritePosition(w, *world_, positions[paging.offset + i], now, render, static_cast<int>(i));
+        }
+      })};
 }
 
 OpinionSim::Reply OpinionSim::WalletTrades(const httplib::Request& req, const RenderOptions& render,
@@ -618,9 +685,202 @@ OpinionSim::Reply OpinionSim::WalletTrades(const httplib::Request& req, const Re
     page = trade_book_->WalletTrades(wallet, SimNowSeconds(), query->market_id, paging.offset,
                                      paging.limit);
   }
-  return Reply{200, RenderList(options_.envelope, page.total, list_null, [&](JsonWriter& w) {
+  const bool null_list = NullList(list_null, static_cast<int64_t>(page.trades.size()));
+  return Reply{200, RenderList(options_.envelope, page.total, null_list, [&](JsonWriter& w) {
                  for (size_t i = 0; i < page.trades.size(); ++i) {
                    WriteTrade(w, *world_, page.trades[i], render, static_cast<int>(i));
+                 }
+               })};
+}
+
+// ---- Tokens and quote tokens (E6-E9) ----
+
+bool OpinionSim::LookupToken(const httplib::Request& req, TokenLookup* out, Reply* error) const {
+  const std::string token = req.has_param("token_id") ? req.get_param_value("token_id") : "";
+  if (token.empty() || token.size() > 78 || !std::all_of(token.begin(), token.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
+    *error = Error(400, kErrBadParam, "invalid parameter: token_id must be a decimal token id");
+    return false;
+  }
+  out->now = SimNowSeconds();
+  const auto [index, side] = world_->FindToken(token);
+  if (index < 0 || world_->markets()[index].created_at > out->now) {
+    *error = NotFound("token not found");
+    return false;
+  }
+  out->market = &world_->markets()[index];
+  out->outcome_side = side;
+  out->token_id = token;
+  return true;
+}
+
+namespace {
+
+// The last moment a market traded, as of `now`: its cutoff or resolution once passed.
+int64_t LastTradingTime(const Market& m, int64_t now) {
+  int64_t t = now;
+  if (m.cutoff_at > 0) t = std::min(t, m.cutoff_at);
+  if (m.resolved_at > 0) t = std::min(t, m.resolved_at);
+  return std::max(t, m.created_at);
+}
+
+}  // namespace
+
+OpinionSim::Reply OpinionSim::LatestPrice(const httplib::Request& req) {
+  TokenLookup token;
+  Reply error;
+  if (!LookupToken(req, &token, &error)) return error;
+  const Market& m = *token.market;
+  // A pure function of the token and the minute: the same query gives the same answer.
+  const int64_t end = LastTradingTime(m, token.now);
+  Rng rng(MixSeed({options_.seed, 0x6c61737450ULL, static_cast<uint64_t>(m.id),
+                   static_cast<uint64_t>(token.outcome_side), static_cast<uint64_t>(end / 60)}));
+  const int64_t last = std::max(m.created_at, end - rng.UniformInt(0, 90));
+  const int price = std::clamp(
+      world_->PriceMilli(m, token.outcome_side, last) + static_cast<int>(rng.UniformInt(-5, 5)), 5,
+      995);
+  const bool buy = rng.Bernoulli(0.5);
+  const int64_t size_centi = rng.UniformInt(100, 2'000'000);
+  const int64_t millis = last * 1000 + rng.UniformInt(0, 999);
+  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
+                 w.StartObject();
+                 WriteKey(w, "tokenId");
+                 WriteString(w, token.token_id);
+                 WriteKey(w, "price");
+                 WriteString(w, PriceText(price));
+                 WriteKey(w, "side");
+                 WriteString(w, buy ? "buy-limit" : "sell-limit");  // as seen live
+                 WriteKey(w, "size");
+                 WriteString(w, FormatFixed(size_centi, 2));
+                 WriteInt(w, "timestamp", millis);
+                 w.EndObject();
+               })};
+}
+
+OpinionSim::Reply OpinionSim::Orderbook(const httplib::Request& req) {
+  TokenLookup token;
+  Reply error;
+  if (!LookupToken(req, &token, &error)) return error;
+  const Market& m = *token.market;
+  // Changes every 10 simulated seconds.
+  Rng rng(
+      MixSeed({options_.seed, 0x626f6f6bULL, static_cast<uint64_t>(m.id),
+               static_cast<uint64_t>(token.outcome_side), static_cast<uint64_t>(token.now / 10)}));
+  std::vector<std::pair<int, int64_t>> bids;  // (price milli, size centi)
+  std::vector<std::pair<int, int64_t>> asks;
+  if (world_->TradeableAt(m, token.now)) {
+    const int tick = world_->PriceMilli(m, token.outcome_side, token.now) / 10 * 10;
+    const int roll = static_cast<int>(rng.UniformInt(0, 9));  // 0: no asks, 1: no bids
+    const int64_t bid_levels = roll == 1 ? 0 : rng.UniformInt(1, 8);
+    const int64_t ask_levels = roll == 0 ? 0 : rng.UniformInt(1, 8);
+    for (int64_t k = 0; k < bid_levels && tick - 10 * k >= 10; ++k) {
+      bids.emplace_back(tick - 10 * static_cast<int>(k), rng.UniformInt(500, 5'000'000));
+    }
+    for (int64_t k = 0; k < ask_levels && tick + 10 + 10 * k <= 990; ++k) {
+      asks.emplace_back(tick + 10 + 10 * static_cast<int>(k), rng.UniformInt(500, 5'000'000));
+    }
+  }
+  auto side = [](JsonWriter& w, const std::vector<std::pair<int, int64_t>>& levels) {
+    w.StartArray();
+    for (const auto& [price, size] : levels) {
+      w.StartObject();
+      WriteKey(w, "price");
+      WriteString(w, PriceText(price));
+      WriteKey(w, "size");
+      WriteString(w, FormatFixed(size, 2));
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
+                 w.StartObject();
+                 WriteKey(w, "market");
+                 WriteString(w, m.condition_id);
+                 WriteKey(w, "tokenId");
+                 WriteString(w, token.token_id);
+                 WriteInt(w, "timestamp", token.now * 1000 + rng.UniformInt(0, 999));
+                 WriteKey(w, "bids");
+                 side(w, bids);
+                 WriteKey(w, "asks");
+                 side(w, asks);
+                 w.EndObject();
+               })};
+}
+
+OpinionSim::Reply OpinionSim::PriceHistory(const httplib::Request& req) {
+  absl::StatusOr<std::optional<int64_t>> start_at = IntParam(req, "start_at");
+  if (!start_at.ok()) return Error(400, kErrBadParam, start_at.status().message());
+  absl::StatusOr<std::optional<int64_t>> end_at = IntParam(req, "end_at");
+  if (!end_at.ok()) return Error(400, kErrBadParam, end_at.status().message());
+  TokenLookup token;
+  Reply error;
+  if (!LookupToken(req, &token, &error)) return error;
+  const Market& m = *token.market;
+  // Only 1h and 1d take effect; anything else silently means 1d (as live).
+  const int64_t interval =
+      req.has_param("interval") && req.get_param_value("interval") == "1h" ? 3600 : 86400;
+  constexpr int64_t kMaxPoints = 5000;
+  const int64_t last = std::min(end_at->value_or(token.now), token.now);
+  const int64_t first_wanted = std::max(start_at->value_or(m.created_at), m.created_at);
+  std::vector<std::pair<int64_t, int>> points;
+  if (first_wanted <= last && last >= 0) {
+    int64_t first = (std::max<int64_t>(first_wanted, 0) + interval - 1) / interval * interval;
+    first = std::max(first, last / interval * interval - (kMaxPoints - 1) * interval);
+    const int64_t close = LastTradingTime(m, token.now);
+    for (int64_t t = first; t <= last; t += interval) {
+      points.emplace_back(t, world_->PriceMilli(m, token.outcome_side, std::min(t, close)));
+    }
+  }
+  return Reply{200, RenderEnvelope(options_.envelope, 0, "", [&](JsonWriter& w) {
+                 w.StartObject();
+                 WriteKey(w, "history");
+                 w.StartArray();
+                 for (const auto& [t, price] : points) {
+                   w.StartObject();
+                   WriteInt(w, "t", t);
+                   WriteKey(w, "p");
+                   WriteString(w, PriceText(price));
+                   w.EndObject();
+                 }
+                 w.EndArray();
+                 w.EndObject();
+               })};
+}
+
+OpinionSim::Reply OpinionSim::QuoteTokens(const httplib::Request& req, bool list_null) {
+  absl::StatusOr<Paging> paging = ParsePaging(req);
+  if (!paging.ok()) return Error(400, kErrBadParam, paging.status().message());
+  const std::string name = req.has_param("quoteTokenName")
+                               ? absl::AsciiStrToLower(req.get_param_value("quoteTokenName"))
+                               : "";
+  std::vector<const QuoteToken*> rows;
+  if (!OtherChain(req)) {
+    for (const QuoteToken& q : world_->quote_tokens()) {
+      if (name.empty() || absl::AsciiStrToLower(q.name) == name) rows.push_back(&q);
+    }
+  }
+  const int64_t total = static_cast<int64_t>(rows.size());
+  const int64_t items = PageItems(total, paging->offset, paging->limit);
+  return Reply{200,
+               RenderList(options_.envelope, total, NullList(list_null, items), [&](JsonWriter& w) {
+                 for (int64_t i = 0; i < items; ++i) {
+                   const QuoteToken& q = *rows[paging->offset + i];
+                   w.StartObject();
+                   WriteInt(w, "id", q.id);
+                   WriteKey(w, "quoteTokenName");
+                   WriteString(w, q.name);
+                   WriteKey(w, "quoteTokenAddress");
+                   WriteString(w, q.address);
+                   WriteKey(w, "ctfExchangeAddress");
+                   WriteString(w, q.ctf_exchange);
+                   WriteInt(w, "decimal", q.decimals);
+                   WriteKey(w, "symbol");
+                   WriteString(w, q.symbol);
+                   WriteKey(w, "chainId");
+                   WriteString(w, kChainId);
+                   WriteInt(w, "createdAt", q.created_at);
+                   w.EndObject();
                  }
                })};
 }
@@ -641,12 +901,16 @@ OpinionSim::Reply OpinionSim::AdminHealth() const {
                  w.Bool(options_.manual_clock);
                  WriteKey(w, "timeScale");
                  w.Double(options_.time_scale);
+                 WriteInt(w, "indexLagMaxS", options_.index_lag_max_s);
+                 WriteKey(w, "regionBlocked");
+                 w.Bool(region_blocked_.load());
                  w.EndObject();
                })};
 }
 
 std::string OpinionSim::StatsJson() const {
   const SlidingWindowRateLimiter::Snapshot limiter = limiter_.GetSnapshot();
+  const SlidingWindowRateLimiter::Snapshot received = request_window_.GetSnapshot();
   const std::map<std::string, int64_t> fired = faults_.FiredByKind();
   Stats stats;
   {
@@ -683,6 +947,16 @@ std::string OpinionSim::StatsJson() const {
     WriteInt(w, "injected", stats.injected_429);
     w.EndObject();
     WriteInt(w, "droppedConnections", stats.dropped_connections);
+    WriteInt(w, "regionBlocked", stats.region_blocked);
+    // Every API request received (accepted, refused, any answer), in the busiest sliding 1-second
+    // window (closed at both ends, real time) since the start or the last reset: what a client
+    // sent, to compare with the 15 rps limit.
+    WriteInt(w, "maxRequestsPerSecond", received.overall.worst_window_offered);
+    WriteKey(w, "maxRequestsPerSecondPerKey");
+    w.StartObject();
+    for (const auto& [key, c] : received.per_key) WriteInt(w, key, c.worst_window_offered);
+    w.EndObject();
+    WriteInt(w, "requestsLastSecond", received.overall.last_window_offered);
     WriteKey(w, "faultsFired");
     w.StartObject();
     for (const auto& [kind, n] : fired) WriteInt(w, kind, n);
@@ -802,27 +1076,58 @@ OpinionSim::Reply OpinionSim::AdminTrades(const httplib::Request& req) {
   }
   absl::StatusOr<std::optional<int64_t>> since = IntParam(req, "since");
   if (!since.ok()) return bad(since.status().message());
+  absl::StatusOr<std::optional<int64_t>> until = IntParam(req, "until");
+  if (!until.ok()) return bad(until.status().message());
+  absl::StatusOr<std::optional<int64_t>> offset = IntParam(req, "offset");
+  if (!offset.ok() || offset->value_or(0) < 0) {
+    return bad("invalid parameter: offset must be >= 0");
+  }
   absl::StatusOr<std::optional<int64_t>> limit = IntParam(req, "limit");
   if (!limit.ok() || limit->value_or(1) < 1 || limit->value_or(1) > 1000000) {
     return bad("invalid parameter: limit must be in 1..1000000");
   }
+  bool pending = false;
+  if (req.has_param("pending")) {
+    const std::string value = req.get_param_value("pending");
+    if (value != "true" && value != "false") {
+      return bad("invalid parameter: pending must be true or false");
+    }
+    pending = value == "true";
+  }
   const int64_t now = SimNowSeconds();
-  const std::vector<Trade> trades =
-      trade_book_->VisibleTrades(wallet, now, since->value_or(std::numeric_limits<int64_t>::min()));
-  const size_t returned = std::min<size_t>(trades.size(), limit->value_or(10000));
+  std::vector<Trade> trades = trade_book_->VisibleTrades(
+      wallet, now, since->value_or(std::numeric_limits<int64_t>::min()), pending);
+  if (until->has_value() && !pending) {
+    trades.erase(std::remove_if(trades.begin(), trades.end(),
+                                [&](const Trade& t) { return t.visible_at > **until; }),
+                 trades.end());
+  }
+  const size_t total = trades.size();
+  const size_t first = std::min<size_t>(total, offset->value_or(0));
+  const size_t returned = std::min<size_t>(total - first, limit->value_or(1000000));
   return Reply{200, Json([&](JsonWriter& w) {
                  w.StartObject();
                  WriteInt(w, "simNow", now);
-                 WriteInt(w, "total", static_cast<int64_t>(trades.size()));
+                 WriteInt(w, "total", static_cast<int64_t>(total));
+                 WriteInt(w, "offset", static_cast<int64_t>(first));
                  WriteInt(w, "returned", static_cast<int64_t>(returned));
                  WriteKey(w, "trades");
                  w.StartArray();
-                 for (size_t i = 0; i < returned; ++i) {
+                 for (size_t i = first; i < first + returned; ++i) {
                    const Trade& t = trades[i];
+                   const Market& m = world_->markets()[t.market];
                    WriteTrade(w, *world_, t, render_, static_cast<int>(i), [&](JsonWriter& x) {
                      WriteKey(x, "wallet");
                      WriteString(x, world_->wallets()[t.wallet].address);
                      WriteInt(x, "appearedAt", t.visible_at);
+                     WriteInt(x, "visibleAt", t.visible_at);
+                     WriteKey(x, "visible");
+                     x.Bool(t.visible_at <= now);
+                     WriteInt(x, "fillIndex", t.fill);
+                     WriteKey(x, "tokenId");
+                     WriteString(x, t.outcome_side == 1 ? m.yes_token_id : m.no_token_id);
+                     WriteKey(x, "amountUsd");
+                     WriteString(x, AmountUsd(t));
                    });
                  }
                  w.EndArray();
@@ -853,6 +1158,23 @@ OpinionSim::Reply OpinionSim::AdminWallets(const httplib::Request& req) const {
                    w.EndObject();
                  }
                  w.EndArray();
+                 w.EndObject();
+               })};
+}
+
+OpinionSim::Reply OpinionSim::AdminRegion(const httplib::Request& req, bool set) {
+  if (set) {
+    const std::string value = req.has_param("blocked") ? req.get_param_value("blocked") : "";
+    if (value != "true" && value != "false") {
+      return Error(400, kErrBadParam, "invalid parameter: blocked must be true or false");
+    }
+    SetRegionBlocked(value == "true");
+    WF_LOG(INFO) << "region block " << (value == "true" ? "on" : "off");
+  }
+  return Reply{200, Json([&](JsonWriter& w) {
+                 w.StartObject();
+                 WriteKey(w, "regionBlocked");
+                 w.Bool(region_blocked_.load());
                  w.EndObject();
                })};
 }

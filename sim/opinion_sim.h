@@ -14,12 +14,21 @@
 //   GET /positions/user/{wallet}     E10: net positions from the wallet's visible trades, largest
 //                                    first.
 //   GET /trade/user/{wallet}         E11: the wallet's visible trades, newest first; marketId
-//                                    filter (matches marketId or rootMarketId).
-// Wallets match case-insensitively; a well-formed but unknown wallet has no trades. Each API
-// request goes through, in order: apikey check (401, errno 11002), the rate limiter (429, errno
-// 10429), injected faults (sim/faults.h), parameter checks (400, errno 10400), the result (unknown
-// market: errno 10404 with HTTP 200 or 404 per Options::not_found_status). Unknown paths: 404,
-// errno 10404.
+//                                    filter (exactly that marketId, not a parent's children).
+//   GET /token/latest-price?token_id=   E6: last trade of a token (timestamp in ms).
+//   GET /token/orderbook?token_id=      E7: bids (price descending) and asks (ascending); empty
+//                                       once the market stops trading, one side empty at times.
+//   GET /token/price-history?token_id=&interval=&start_at=&end_at=   E8: {"history":[{t,p}]};
+//                                    interval 1h, anything else means 1d; seconds.
+//   GET /quoteToken                  E9: the quote currencies (USDT, USDC, USD1); page, limit,
+//                                    quoteTokenName, chainId.
+// Wallets match case-insensitively; a well-formed but unknown wallet has no trades. Empty list
+// pages send "list": null (Options::empty_list_null), as the live API does. Each API request goes
+// through, in order: the region block (when on: HTTP 200, errno 10403, result null), apikey check
+// (HTTP Options::bad_key_status, default 401, errno 11002 "Invalid API key"), the rate limiter
+// (429, errno 10429), injected faults (sim/faults.h; api_error gives HTTP 200 + any errno),
+// parameter checks (400, errno 10400), the result (unknown market or token: errno 10404 with HTTP
+// 200 or 404 per Options::not_found_status). Unknown paths: 404, errno 10404.
 //
 // Rate limit: strict per apikey: a request is refused with 429 (no Retry-After) when accepting it
 // would put more than Options::rate_limit accepted requests into some 1-second window. Only
@@ -29,26 +38,39 @@
 //
 // Time: simulated now = start + (clock->Now() - clock at Create) * time_scale, or, with
 // manual_clock, start + whatever /admin/advance added. Trades exist from `history_days` before
-// start onwards and keep coming; a trade is visible once its createdAt (plus the optional indexing
-// lag) <= simulated now. Markets do not change over simulated time. Generated trades stay in memory
+// start onwards and keep coming; a trade is visible once its createdAt plus its indexing lag
+// (0..index_lag_max_s, default 20 simulated seconds, shared by the fills of one transaction) <=
+// simulated now, so a late one shows up below newer trades. Markets change over simulated time
+// (sim/world.h): new ones are listed, statuses move to Resolving and Resolved (with resultTokenId
+// and resolvedAt), volumes grow; all of it a pure function of the seed and the simulated time,
+// like the trades. Generated trades stay in memory
 // (about 70 bytes each; ~20k per simulated day with the defaults, 830k for the default 30-day
 // history of all wallets), which is why time_scale is capped at 86400.
 //
 // Quirks of the real API imitated on purpose: marketType defaults to binary only; parents have ""
 // token ids and a parent's status can lag behind its children (Created while they are Resolved);
-// several fills of one order share a createdAt second; Merge/Split rows (price 1.00, outcomeSide 1)
-// among Buy/Sell; usdAmount scaled by 1e18; optional late indexing (index_lag_max_s).
+// several fills of one order share a txHash and a createdAt second; Merge/Split rows (price 1.00,
+// outcomeSide 1) among Buy/Sell; usdAmount scaled by 1e18 (amount * quoteTokenUsdPrice, which is
+// not 1 for USDC/USD1 markets); amounts with up to 18 decimals; statusEnum "Finished" at times;
+// token ids are uniform 256-bit decimals; late indexing (index_lag_max_s).
 //
 // Admin (no apikey, JSON; under "/admin", not under the prefix):
 //   GET  /admin/health                 {"status":"ok","simNow":..,"simStart":..,"port":..}
 //   GET  /admin/stats                  request counts, 429s (limiter / injected), faults fired,
-//                                      worst and last sliding second, overall and per key
+//                                      worst and last sliding second, overall and per key;
+//                                      maxRequestsPerSecond: the most API requests received (any
+//                                      answer) in any sliding 1-second window since the reset
 //   POST /admin/stats/reset            zeroes the counters
 //   GET  /admin/faults                 active faults
 //   POST /admin/faults                 {"clear":true,"faults":[{"kind":..,"count":..},...],
 //                                       "spec":"http5xx:2,slow:1"}: clear first, then add
-//   GET  /admin/trades?wallet=&since=&limit=   visible trades with appearedAt >= since (Unix s),
-//                                      oldest first, all E11 fields plus wallet and appearedAt
+//   GET  /admin/trades?wallet=&since=&until=&offset=&limit=&pending=
+//                                      the ground truth: every trade the API shows (visibleAt in
+//                                      [since, until], until <= simNow; pending=true adds the ones
+//                                      created but not visible yet), ordered by visibleAt, with all
+//                                      E11 fields exactly as the API sends them plus wallet,
+//                                      visibleAt (= appearedAt), fillIndex, tokenId, amountUsd
+//   GET|POST /admin/region?blocked=true|false   region block switch
 //   GET  /admin/wallets?top=N          wallets by activity (default 20)
 //   POST /admin/advance?seconds=N      manual_clock only: moves simulated time forward
 //                                      (N <= 30 days)
@@ -59,6 +81,7 @@
 #ifndef WHALEFEED_SIM_OPINION_SIM_H_
 #define WHALEFEED_SIM_OPINION_SIM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,9 +121,11 @@ class OpinionSim {
     int wallets = 300;
     double categorical_fraction = 0.15;
     int history_days = 30;
-    double trades_per_minute = 15;  // trade events per simulated minute, all wallets together
-    double activity_skew = 1.2;     // Zipf exponent of wallet activity
-    int index_lag_max_s = 0;        // trades appear 0..N s after their createdAt
+    double trades_per_minute = 15;    // trade events per simulated minute, all wallets together
+    double activity_skew = 1.2;       // Zipf exponent of wallet activity
+    int index_lag_max_s = 20;         // transactions appear 0..N simulated s after their createdAt
+    double new_markets_per_day = 48;  // top-level markets created per simulated day after start
+    double multi_fill_rate = 0.15;    // share of orders filled as 2-4 trades with one txHash
     // Time.
     double time_scale = 1;                         // simulated seconds per clock second
     absl::Time start_time = absl::InfinitePast();  // InfinitePast: clock->Now() at Create
@@ -109,7 +134,10 @@ class OpinionSim {
     std::vector<std::string> api_keys;  // accepted keys; empty: any non-empty key
     int rate_limit = 15;                // per key per sliding second; <= 0 disables the limiter
     EnvelopeStyle envelope = EnvelopeStyle::kErrno;
-    int not_found_status = 200;  // HTTP status for an unknown market id: 200 or 404
+    int not_found_status = 200;   // HTTP status for an unknown market id: 200 or 404
+    bool empty_list_null = true;  // an empty page sends "list": null, as the live API does
+    int bad_key_status = 401;     // HTTP status with errno 11002 for a missing/unknown key: 200/401
+    bool region_blocked = false;  // every API call answers HTTP 200 + errno 10403 (see SetRegion)
     SideCasing side_casing = SideCasing::kTitle;
     std::vector<FaultSpec> faults;               // active from the start
     int threads = 32;                            // HTTP worker threads
@@ -135,6 +163,10 @@ class OpinionSim {
   // Only with Options::manual_clock (else FailedPrecondition); `d` must not be negative.
   absl::Status AdvanceManualClock(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Switches the region block on or off (also POST /admin/region?blocked=true|false).
+  void SetRegionBlocked(bool blocked) { region_blocked_.store(blocked); }
+  bool region_blocked() const { return region_blocked_.load(); }
+
   const World& world() const { return *world_; }
   TradeBook& trade_book() { return *trade_book_; }
   FaultInjector& faults() { return faults_; }
@@ -144,7 +176,24 @@ class OpinionSim {
   std::string StatsJson() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  enum class Endpoint { kMarketList, kMarketDetail, kMarketCategorical, kPositions, kTrades };
+  enum class Endpoint {
+    kMarketList,
+    kMarketDetail,
+    kMarketCategorical,
+    kPositions,
+    kTrades,
+    kLatestPrice,
+    kOrderbook,
+    kPriceHistory,
+    kQuoteTokens,
+  };
+  // The market and outcome side named by a token_id parameter.
+  struct TokenLookup {
+    const Market* market = nullptr;
+    int outcome_side = 0;
+    std::string token_id;
+    int64_t now = 0;
+  };
   struct Reply {
     int status = 200;
     std::string body;
@@ -159,6 +208,7 @@ class OpinionSim {
     int64_t limiter_429 = 0;
     int64_t injected_429 = 0;
     int64_t dropped_connections = 0;
+    int64_t region_blocked = 0;
   };
 
   OpinionSim(Options options, const Clock* clock, std::unique_ptr<World> world);
@@ -173,6 +223,17 @@ class OpinionSim {
   Reply MarketDetail(const httplib::Request& req, const RenderOptions& render, bool categorical);
   Reply WalletPositions(const httplib::Request& req, const RenderOptions& render, bool list_null);
   Reply WalletTrades(const httplib::Request& req, const RenderOptions& render, bool list_null);
+  Reply LatestPrice(const httplib::Request& req);
+  Reply Orderbook(const httplib::Request& req);
+  Reply PriceHistory(const httplib::Request& req);
+  Reply QuoteTokens(const httplib::Request& req, bool list_null);
+  // False (with the reply in *error) when the token_id parameter is missing, malformed or unknown.
+  bool LookupToken(const httplib::Request& req, TokenLookup* out, Reply* error) const;
+  // Whether a list result goes out as "list": null: under the list_null fault, or when empty and
+  // Options::empty_list_null.
+  bool NullList(bool fault, int64_t items) const {
+    return fault || (items == 0 && options_.empty_list_null);
+  }
   Reply Error(int http_status, int error, absl::string_view message) const;
   Reply NotFound(absl::string_view message) const;
   bool KeyAccepted(const std::string& key) const;
@@ -186,6 +247,7 @@ class OpinionSim {
   Reply AdminTrades(const httplib::Request& req);
   Reply AdminWallets(const httplib::Request& req) const;
   Reply AdminAdvance(const httplib::Request& req);
+  Reply AdminRegion(const httplib::Request& req, bool set);
 
   const Options options_;
   const Clock* const clock_;
@@ -195,7 +257,10 @@ class OpinionSim {
   const absl::Time sim_start_;
   RenderOptions render_;  // set in the constructor, then read-only
   SlidingWindowRateLimiter limiter_;
+  // Counts every API request received (whatever its answer) per sliding second, for /admin/stats.
+  SlidingWindowRateLimiter request_window_;
   FaultInjector faults_;
+  std::atomic<bool> region_blocked_{false};
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;
   int port_ = 0;

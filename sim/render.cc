@@ -111,16 +111,33 @@ std::string SideName(TradeSide side, SideCasing casing) {
   return name;
 }
 
-void WriteMarket(JsonWriter& w, const World& world, const Market& m, const RenderOptions& options,
-                 int index) {
+std::string MoneyDust(int64_t centi, int64_t dust) {
+  return dust == 0 ? Money(centi) : FormatTrimmed128(Atto(centi, dust), 18, 2);
+}
+
+std::string UsdPrice(const Trade& t) { return FormatTrimmed(t.usd_price_micro, 6, 0); }
+
+std::string UsdAmountWei(const Trade& t) {
+  const __int128 wei =
+      MulDivRound128(Atto(t.amount_centi, t.amount_dust), t.usd_price_micro, 1000000);
+  return wei <= 0 ? "0" : Int128ToString(wei);
+}
+
+std::string AmountUsd(const Trade& t) {
+  return FormatTrimmed128(Atto(t.amount_centi, t.amount_dust) * t.usd_price_micro, 24, 2);
+}
+
+void WriteMarket(JsonWriter& w, const World& world, const Market& m, int64_t now,
+                 const RenderOptions& options, int index) {
   Record r(w, options.missing_fields && index % 2 == 0, kMarketDropped);
   const bool wrong = options.wrong_types;
   const bool child = m.kind == MarketKind::kChild;
+  const MarketState state = world.StateAt(m, now);
   w.StartObject();
   r.Number("marketId", m.id, wrong);
   r.String("marketTitle", m.title);
-  r.Int("status", m.status);
-  r.String("statusEnum", MarketStatusName(m.status));
+  r.Int("status", state.status);
+  r.String("statusEnum", MarketStatusName(state.status));
   if (!child) r.Int("marketType", m.kind == MarketKind::kCategorical ? 1 : 0);
   r.String("yesLabel", m.yes_label);
   r.String("noLabel", m.no_label);
@@ -128,13 +145,13 @@ void WriteMarket(JsonWriter& w, const World& world, const Market& m, const Rende
   r.String("yesTokenId", m.yes_token_id);
   r.String("noTokenId", m.no_token_id);
   r.String("conditionId", m.condition_id);
-  r.String("resultTokenId", m.result_token_id);
-  r.Decimal("volume", Money(m.volume_centi), wrong);
+  r.String("resultTokenId", state.result_token_id);
+  r.Decimal("volume", Money(state.volume_centi), wrong);
   if (!child) {
-    r.Decimal("volume24h", Money(m.volume24h_centi), false);
-    r.Decimal("volume7d", Money(m.volume7d_centi), false);
+    r.Decimal("volume24h", Money(state.volume24h_centi), false);
+    r.Decimal("volume7d", Money(state.volume7d_centi), false);
   }
-  r.String("quoteToken", kQuoteToken);
+  r.String("quoteToken", world.quote_token(m).address);
   r.String("chainId", kChainId);
   r.String("questionId", m.question_id);
   if (!child && r.Key("incentiveFactor")) {
@@ -143,7 +160,7 @@ void WriteMarket(JsonWriter& w, const World& world, const Market& m, const Rende
   }
   r.Number("createdAt", m.created_at, wrong);
   r.Int("cutoffAt", m.cutoff_at);
-  r.Int("resolvedAt", m.resolved_at);
+  r.Int("resolvedAt", state.resolved_at);
   r.String("slug", m.slug);
   if (r.Key("labels")) {
     w.StartArray();
@@ -167,7 +184,7 @@ void WriteMarket(JsonWriter& w, const World& world, const Market& m, const Rende
   if (m.kind == MarketKind::kCategorical && r.Key("childMarkets")) {
     w.StartArray();
     for (size_t j = 0; j < m.children.size(); ++j) {
-      WriteMarket(w, world, world.markets()[m.children[j]], options, static_cast<int>(j));
+      WriteMarket(w, world, world.markets()[m.children[j]], now, options, static_cast<int>(j));
     }
     w.EndArray();
   }
@@ -192,15 +209,15 @@ void WriteTrade(JsonWriter& w, const World& world, const Trade& t, const RenderO
   r.Int("outcomeSide", t.outcome_side);
   r.String("outcomeSideEnum", yes ? "Yes" : "No");
   r.Decimal("price", Price(t.price_milli), wrong);
-  r.Decimal("shares", Money(t.shares_centi), false);
-  r.Decimal("amount", Money(t.amount_centi), wrong);
-  r.Decimal("fee", Money(t.fee_centi), false);
+  r.Decimal("shares", MoneyDust(t.shares_centi, t.shares_dust), false);
+  r.Decimal("amount", MoneyDust(t.amount_centi, t.amount_dust), wrong);
+  r.Decimal("fee", MoneyDust(t.fee_centi, t.fee_dust), false);
   r.Decimal("profit", t.profit_centi == 0 ? "0" : Money(t.profit_centi), false);
-  r.String("quoteToken", kQuoteToken);
-  r.String("quoteTokenUsdPrice", "1");
-  r.String("usdAmount", FormatWeiFromCenti(t.amount_centi));
+  r.String("quoteToken", world.quote_token(m).address);
+  r.String("quoteTokenUsdPrice", UsdPrice(t));
+  r.String("usdAmount", UsdAmountWei(t));
   r.Int("status", 2);
-  r.String("statusEnum", "Filled");
+  r.String("statusEnum", t.finished ? "Finished" : "Filled");
   r.String("chainId", kChainId);
   r.Number("createdAt", t.created_at, wrong);
   if (extra) extra(w);
@@ -230,8 +247,9 @@ void WritePosition(JsonWriter& w, const World& world, const Position& p, int64_t
   r.Int("rootMarketId", root.id);
   r.String("marketTitle", m.title);
   r.String("rootMarketTitle", root.title);
-  r.Int("marketStatus", m.status);
-  r.String("marketStatusEnum", MarketStatusName(m.status));
+  const int status = world.StateAt(m, now).status;
+  r.Int("marketStatus", status);
+  r.String("marketStatusEnum", MarketStatusName(status));
   r.Int("marketCutoffAt", m.cutoff_at);
   r.String("outcome", absl::AsciiStrToUpper(yes ? m.yes_label : m.no_label));
   r.Int("outcomeSide", p.outcome_side);
@@ -248,7 +266,7 @@ void WritePosition(JsonWriter& w, const World& world, const Position& p, int64_t
   r.Decimal("avgEntryPrice", Price(avg_price), false);
   r.Int("claimStatus", 0);
   r.String("claimStatusEnum", "CanNotClaim");
-  r.String("quoteToken", kQuoteToken);
+  r.String("quoteToken", world.quote_token(m).address);
   w.EndObject();
 }
 

@@ -40,9 +40,19 @@ std::string RenderEnvelope(EnvelopeStyle style, int error, absl::string_view mes
 
 std::string SideName(TradeSide side, SideCasing casing);
 
-// A market: a binary market, a categorical parent (with childMarkets) or a child (without the
-// fields children lack). `index` is the record's position in the response (for missing_fields).
-void WriteMarket(JsonWriter& w, const World& world, const Market& market,
+// Money with 2 decimals, or up to 18 when there is a sub-cent part: "10.00",
+// "16.129032258064516129".
+std::string MoneyDust(int64_t centi, int64_t dust);
+// A trade's quoteTokenUsdPrice ("1", "0.9998"), its usdAmount (amount * quoteTokenUsdPrice * 1e18,
+// rounded to an integer) and the exact amount * quoteTokenUsdPrice ("9.998", up to 24 decimals).
+std::string UsdPrice(const Trade& trade);
+std::string UsdAmountWei(const Trade& trade);
+std::string AmountUsd(const Trade& trade);
+
+// A market as shown at Unix time `now` (status, resolution and volumes change over time): a binary
+// market, a categorical parent (with childMarkets) or a child (without the fields children lack).
+// `index` is the record's position in the response (for missing_fields).
+void WriteMarket(JsonWriter& w, const World& world, const Market& market, int64_t now,
                  const RenderOptions& options, int index);
 // A trade as E11 sends it; `extra` (if set) adds fields at the end of the object.
 void WriteTrade(JsonWriter& w, const World& world, const Trade& trade, const RenderOptions& options,

@@ -12,16 +12,35 @@ namespace whalefeed::sim {
 namespace {
 
 constexpr int64_t kDay = 86400;
+constexpr uint32_t kNoTx = ~uint32_t{0};
 constexpr double kSplitShare = 0.025;  // of trade events
 constexpr double kMergeShare = 0.025;
 constexpr double kSellShare = 0.30;
-constexpr double kMultiFill = 0.15;  // an order filled against several makers in the same second
-constexpr int64_t kMinTicketCenti = 100;         // $1
+constexpr double kPrecise = 0.3;          // share of transactions with 18-decimal amounts
+constexpr double kFinished = 0.1;         // share of transactions shown with statusEnum "Finished"
+constexpr int64_t kMinTicketCenti = 100;  // $1
 constexpr int64_t kMaxTicketCenti = 50'000'000;  // $500k
 constexpr int64_t kFeePerMille = 2;              // 0.2%
 
-int FillCount(Rng& rng) {
-  return 1 + (rng.Bernoulli(kMultiFill) ? static_cast<int>(rng.UniformInt(1, 3)) : 0);
+int FillCount(Rng& rng, double multi_fill_rate) {
+  return 1 + (rng.Bernoulli(multi_fill_rate) ? static_cast<int>(rng.UniformInt(1, 3)) : 0);
+}
+
+// Sets amount and fee from price and shares: in cents, or (precise) with 18 decimals, the shares
+// getting a random sub-cent part.
+void SetMoney(Rng& rng, Trade& t) {
+  if (!t.precise) {
+    t.amount_centi = MulDivRound(t.price_milli, t.shares_centi, 1000);
+    t.fee_centi = MulDivRound(t.amount_centi, kFeePerMille, 1000);
+    return;
+  }
+  t.shares_dust = rng.UniformInt(1, kDustPerCenti - 1);
+  const __int128 amount = MulDivRound128(t.price_milli, Atto(t.shares_centi, t.shares_dust), 1000);
+  const __int128 fee = MulDivRound128(amount, kFeePerMille, 1000);
+  t.amount_centi = static_cast<int64_t>(amount / kDustPerCenti);
+  t.amount_dust = static_cast<int64_t>(amount % kDustPerCenti);
+  t.fee_centi = static_cast<int64_t>(fee / kDustPerCenti);
+  t.fee_dust = static_cast<int64_t>(fee % kDustPerCenti);
 }
 
 // Applies a trade to a position map with average-cost accounting. Used both while generating (so
@@ -69,7 +88,7 @@ std::string TxHash(uint64_t seed, const Trade& trade) {
   for (uint64_t part = 0; part < 4; ++part) {
     absl::StrAppendFormat(&out, "%016x",
                           MixSeed({seed, 0x7478ULL, static_cast<uint64_t>(trade.wallet),
-                                   static_cast<uint64_t>(trade.seq), part}));
+                                   static_cast<uint64_t>(trade.tx_seq), part}));
   }
   return out;
 }
@@ -91,8 +110,7 @@ TradeBook::TradeBook(const World* world, TradeBookConfig config)
 
 bool TradeBook::Matches(const Trade& trade, int64_t market_id) const {
   if (market_id == 0) return true;
-  const Market& m = world_->markets()[trade.market];
-  return m.id == market_id || world_->Root(m).id == market_id;
+  return world_->markets()[trade.market].id == market_id;
 }
 
 void TradeBook::ExtendLocked(int wallet, Stream& s, int64_t now) {
@@ -104,21 +122,29 @@ void TradeBook::ExtendLocked(int wallet, Stream& s, int64_t now) {
   }
 }
 
-int TradeBook::PickMarketLocked(int wallet, Stream& s) {
+int TradeBook::PickMarketLocked(int wallet, Stream& s, int64_t t) {
   const Wallet& w = world_->wallets()[wallet];
+  const auto& markets = world_->markets();
   if (!w.favourite_markets.empty() && s.rng.Bernoulli(0.8)) {
-    return w.favourite_markets[s.rng.UniformInt(0, w.favourite_markets.size() - 1)];
+    const int market = w.favourite_markets[s.rng.UniformInt(0, w.favourite_markets.size() - 1)];
+    if (world_->TradeableAt(markets[market], t)) return market;
   }
+  // Markets close and new ones open: a few random draws find one that trades at `t`.
   const std::vector<int>& all = world_->tradeable();
-  return all[s.rng.UniformInt(0, all.size() - 1)];
+  const int listed = world_->ListedTradeableCount(t);
+  if (listed == 0) return -1;
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    const int market = all[s.rng.UniformInt(0, listed - 1)];
+    if (world_->TradeableAt(markets[market], t)) return market;
+  }
+  return -1;
 }
 
-void TradeBook::EmitLocked(int wallet, Stream& s, Trade trade) {
+void TradeBook::EmitLocked(int wallet, Stream& s, const Trade& base, Trade trade) {
   trade.wallet = wallet;
   trade.seq = s.next_seq++;
-  // Always draw the lag so that the lag setting changes visibility only, never the trades.
-  const double lag = s.rng.Uniform();
-  trade.visible_at = trade.created_at + static_cast<int64_t>(lag * (config_.index_lag_max_s + 1));
+  trade.tx_seq = base.tx_seq == kNoTx ? trade.seq : base.tx_seq;
+  trade.fill = static_cast<uint8_t>(trade.seq - trade.tx_seq);
   Apply(s.holdings, trade);
   s.trades.push_back(trade);
 }
@@ -126,6 +152,7 @@ void TradeBook::EmitLocked(int wallet, Stream& s, Trade trade) {
 void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
   const Wallet& w = world_->wallets()[wallet];
   Rng& rng = s.rng;
+  const auto& markets = world_->markets();
   // The helpers take the generator as an argument: the stream's lock is held here, not in a lambda.
   auto ticket = [&w](Rng& r) {
     const double centi = static_cast<double>(w.size_scale_centi) * r.LogNormal(0, 0.9);
@@ -135,25 +162,46 @@ void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
     const int ref = world_->PriceMilli(world_->markets()[market], outcome, t);
     return std::clamp(ref + static_cast<int>(r.UniformInt(-15, 15)), 5, 995);
   };
+  // What the fills of this transaction share. The draws happen for every event, so that the lag
+  // setting changes visibility only, never the trades.
   Trade base;
   base.created_at = t;
+  base.tx_seq = kNoTx;
+  base.visible_at = t + static_cast<int64_t>(rng.Uniform() * (config_.index_lag_max_s + 1));
+  base.precise = rng.Bernoulli(kPrecise);
+  base.finished = rng.Bernoulli(kFinished);
+  const double usd_jitter = rng.Uniform(-1, 1);
+  // Emits a fill; the first one opens the transaction.
+  auto emit = [&](Trade trade) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    const QuoteToken& quote = world_->quote_token(markets[trade.market]);
+    trade.usd_price_micro = quote.usd_price_micro +
+                            static_cast<int32_t>(std::lround(usd_jitter * quote.usd_jitter_micro));
+    EmitLocked(wallet, s, base, trade);
+    if (base.tx_seq == kNoTx) base.tx_seq = s.trades.back().seq;
+  };
 
   const double u = rng.Uniform();
   if (u < kSplitShare) {
+    const int market = PickMarketLocked(wallet, s, t);
+    if (market < 0) return;
     Trade split = base;
     split.side = TradeSide::kSplit;
-    split.market = PickMarketLocked(wallet, s);
+    split.market = market;
     split.outcome_side = 1;
     split.price_milli = 1000;
     split.shares_centi = ticket(rng);
     split.amount_centi = split.shares_centi;
-    EmitLocked(wallet, s, split);
+    if (split.precise) split.shares_dust = split.amount_dust = rng.UniformInt(1, kDustPerCenti - 1);
+    emit(split);
     return;
   }
   if (u < kSplitShare + kMergeShare) {
     std::vector<int> mergeable;
     for (const auto& [key, holding] : s.holdings) {
-      if (key.second == 1 && s.holdings.count({key.first, 2}) > 0) mergeable.push_back(key.first);
+      if (key.second == 1 && s.holdings.count({key.first, 2}) > 0 &&
+          world_->TradeableAt(markets[key.first], t)) {
+        mergeable.push_back(key.first);
+      }
     }
     if (!mergeable.empty()) {
       const int market = mergeable[rng.UniformInt(0, mergeable.size() - 1)];
@@ -172,50 +220,61 @@ void TradeBook::GenerateEventLocked(int wallet, Stream& s, int64_t t) {
       merge.shares_centi = shares;
       merge.amount_centi = shares;
       merge.profit_centi = shares - cost;
-      EmitLocked(wallet, s, merge);
+      merge.precise = false;  // a merge spends whole held cents
+      emit(merge);
       return;
     }
     // Nothing to merge: fall through to a buy.
   }
-  const int fills = FillCount(rng);
+  const int fills = FillCount(rng, config_.multi_fill_rate);
   if (u < kSplitShare + kMergeShare + kSellShare && !s.holdings.empty()) {
     auto it = s.holdings.begin();
     std::advance(it, rng.UniformInt(0, static_cast<int64_t>(s.holdings.size()) - 1));
     const auto [market, outcome] = it->first;
     const int64_t held = it->second.shares_centi;
     const double fraction = rng.Bernoulli(0.3) ? 1.0 : rng.Uniform(0.2, 1.0);
-    int64_t to_sell = std::clamp<int64_t>(static_cast<int64_t>(held * fraction), 1, held);
-    for (int i = 0; i < fills && to_sell > 0; ++i) {
-      const int64_t shares = i + 1 == fills ? to_sell : std::max<int64_t>(1, to_sell / (fills - i));
-      const Holding& h = s.holdings[{market, outcome}];
-      Trade sell = base;
-      sell.side = TradeSide::kSell;
-      sell.market = market;
-      sell.outcome_side = static_cast<uint8_t>(outcome);
-      sell.price_milli = price(rng, market, outcome);
-      sell.shares_centi = shares;
-      sell.amount_centi = MulDivRound(sell.price_milli, shares, 1000);
-      sell.fee_centi = MulDivRound(sell.amount_centi, kFeePerMille, 1000);
-      sell.profit_centi = sell.amount_centi - MulDivRound(h.cost_centi, shares, h.shares_centi);
-      to_sell -= shares;
-      EmitLocked(wallet, s, sell);
+    if (world_->TradeableAt(markets[market], t)) {
+      // An order walks the book: each fill at its own price, lower and lower for a sell (so fills
+      // of one transaction never look alike).
+      const int first_price = price(rng, market, outcome);
+      const int step = static_cast<int>(rng.UniformInt(1, 4)) * (first_price - 12 >= 5 ? -1 : 1);
+      int64_t to_sell = std::clamp<int64_t>(static_cast<int64_t>(held * fraction), 1, held);
+      for (int i = 0; i < fills && to_sell > 0; ++i) {
+        const int64_t shares =
+            i + 1 == fills ? to_sell : std::max<int64_t>(1, to_sell / (fills - i));
+        const Holding& h = s.holdings[{market, outcome}];
+        Trade sell = base;
+        sell.side = TradeSide::kSell;
+        sell.market = market;
+        sell.outcome_side = static_cast<uint8_t>(outcome);
+        sell.price_milli = first_price + i * step;
+        sell.shares_centi = shares;
+        SetMoney(rng, sell);
+        sell.profit_centi = sell.amount_centi - MulDivRound(h.cost_centi, shares, h.shares_centi);
+        to_sell -= shares;
+        emit(sell);
+      }
+      return;
     }
-    return;
+    // The market no longer trades: buy something instead.
   }
-  const int market = PickMarketLocked(wallet, s);
+  const int market = PickMarketLocked(wallet, s, t);
+  if (market < 0) return;
   const int outcome = rng.Bernoulli(0.55) ? 1 : 2;
   const int64_t total = ticket(rng);
+  // Buys walk the book upwards.
+  const int first_price = price(rng, market, outcome);
+  const int step = static_cast<int>(rng.UniformInt(1, 4)) * (first_price + 12 <= 995 ? 1 : -1);
   for (int i = 0; i < fills; ++i) {
     const int64_t part = std::max<int64_t>(kMinTicketCenti, total / fills);
     Trade buy = base;
     buy.side = TradeSide::kBuy;
     buy.market = market;
     buy.outcome_side = static_cast<uint8_t>(outcome);
-    buy.price_milli = price(rng, market, outcome);
+    buy.price_milli = first_price + i * step;
     buy.shares_centi = std::max<int64_t>(1, part * 1000 / buy.price_milli);
-    buy.amount_centi = MulDivRound(buy.price_milli, buy.shares_centi, 1000);
-    buy.fee_centi = MulDivRound(buy.amount_centi, kFeePerMille, 1000);
-    EmitLocked(wallet, s, buy);
+    SetMoney(rng, buy);
+    emit(buy);
   }
 }
 
@@ -257,7 +316,7 @@ std::vector<Position> TradeBook::WalletPositions(int wallet, int64_t now, int64_
   return out;
 }
 
-std::vector<Trade> TradeBook::VisibleTrades(int wallet, int64_t now, int64_t since) {
+std::vector<Trade> TradeBook::VisibleTrades(int wallet, int64_t now, int64_t since, bool pending) {
   std::vector<Trade> out;
   const int first = wallet < 0 ? 0 : wallet;
   const int last = wallet < 0 ? static_cast<int>(streams_.size()) - 1 : wallet;
@@ -266,7 +325,7 @@ std::vector<Trade> TradeBook::VisibleTrades(int wallet, int64_t now, int64_t sin
     absl::MutexLock lock(&s.mu);
     ExtendLocked(i, s, now);
     for (const Trade& t : s.trades) {
-      if (t.visible_at <= now && t.visible_at >= since) out.push_back(t);
+      if ((pending || t.visible_at <= now) && t.visible_at >= since) out.push_back(t);
     }
   }
   std::sort(out.begin(), out.end(), [](const Trade& a, const Trade& b) {

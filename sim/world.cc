@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -9,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/decimal.h"
 #include "sim/rng.h"
 
 namespace whalefeed::sim {
@@ -174,10 +176,33 @@ void SetPriceModel(Rng& rng, Market& m) {
   m.phase = rng.Uniform(0, kTwoPi);
 }
 
+// A token id as the chain has them: a uniform 256-bit number in decimal (so below 2^256, up to 78
+// digits), redrawn in the rare case it has fewer than 71 digits.
+std::string TokenId(Rng& rng) {
+  for (;;) {
+    const uint64_t limbs[4] = {rng.Next(), rng.Next(), rng.Next(), rng.Next()};
+    std::string id = Uint256ToDecimal(limbs);
+    if (id.size() >= 71) return id;
+  }
+}
+
 void SetTokens(Rng& rng, Market& m) {
-  m.yes_token_id = rng.Digits(static_cast<int>(rng.UniformInt(76, 78)));
-  m.no_token_id = rng.Digits(static_cast<int>(rng.UniformInt(76, 78)));
+  m.yes_token_id = TokenId(rng);
+  m.no_token_id = TokenId(rng);
   m.condition_id = rng.Hex(64);
+}
+
+// The length of the part of [from, to) that lies in [lo, hi).
+int64_t Overlap(int64_t from, int64_t to, int64_t lo, int64_t hi) {
+  return std::max<int64_t>(0, std::min(to, hi) - std::max(from, lo));
+}
+
+// The status a market's schedule gives at time x (parents: before their lag).
+int ScheduledStatus(const Market& m, int64_t x) {
+  if (m.resolved_at > 0 && x >= m.resolved_at) return kStatusResolved;
+  if (m.resolved_at > 0 && m.cutoff_at > 0 && x >= m.cutoff_at) return kStatusResolving;
+  if (m.status == kStatusResolved || m.status == kStatusResolving) return kStatusActivated;
+  return m.status;
 }
 
 }  // namespace
@@ -217,9 +242,24 @@ absl::StatusOr<std::unique_ptr<World>> World::Generate(const WorldConfig& config
   if (!(config.activity_skew >= 0 && config.activity_skew <= 5)) {
     return absl::InvalidArgumentError("activity_skew must be in [0, 5]");
   }
+  if (!(config.new_markets_per_day >= 0 && config.new_markets_per_day <= 1000)) {
+    return absl::InvalidArgumentError("new_markets_per_day must be in [0, 1000]");
+  }
+  if (config.new_market_days < 0 || config.new_market_days > 365) {
+    return absl::InvalidArgumentError("new_market_days must be in 0..365");
+  }
   auto world = std::unique_ptr<World>(new World(config));
+  world->quote_tokens_ = {
+      {1, "USDT", "USDT", std::string(kQuoteToken), "0x5F45344126D6488025B0b84A3A8189F2487a7246",
+       18, 1735689600, 1000000, 0},
+      {2, "USDC", "USDC", "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
+       "0x3aB2e9Fc0D41A8E6C7b59D02f1E3A4b6c8D9e0F1", 18, 1746057600, 999900, 300},
+      {3, "USD1", "USD1", "0x8d0D000Ee44948FC98c9B98A4FA4921476f08B0d",
+       "0x7c1E5D8a2B3F4e6A9d0C1b2E3f4A5b6C7d8E9f0A", 18, 1751328000, 1000300, 900},
+  };
   world->GenerateMarkets();
   world->GenerateWallets();
+  world->IndexTokens();
   return world;
 }
 
@@ -248,7 +288,9 @@ void World::GenerateMarkets() {
     m.index = static_cast<int>(markets_.size());
   };
 
-  for (int i = 0; i < config_.markets; ++i) {
+  // One top-level market (and its children) created at `created`; `fresh` markets are created after
+  // the start: Activated from createdAt, volumes from zero, a cutoff and a resolution ahead.
+  auto add_market = [&](int64_t created, bool fresh) {
     const bool categorical = rng.Bernoulli(config_.categorical_fraction);
     const Template t = categorical ? CategoricalTemplate(rng, year) : BinaryTemplate(rng, year);
     Market m;
@@ -257,37 +299,58 @@ void World::GenerateMarkets() {
     m.kind = categorical ? MarketKind::kCategorical : MarketKind::kBinary;
     m.title = t.title;
     m.rules = rng.Bernoulli(0.1) ? "" : t.rules;
-    m.created_at = start - rng.UniformInt(31 * kDay, 400 * kDay);
+    m.created_at = created;
+    const double q = rng.Uniform();
+    m.quote_token = q < 0.85 ? 0 : q < 0.95 ? 1 : 2;
 
-    const double u = rng.Uniform();
-    m.status = u < 0.04   ? kStatusCreated
-               : u < 0.70 ? kStatusActivated
-               : u < 0.74 ? kStatusResolving
-                          : kStatusResolved;
-    switch (m.status) {
-      case kStatusCreated:
-        m.cutoff_at = start + rng.UniformInt(7 * kDay, 180 * kDay);
-        break;
-      case kStatusActivated:
-        m.cutoff_at = rng.Bernoulli(0.75) ? start + rng.UniformInt(kHour, 120 * kDay) : 0;
-        break;
-      case kStatusResolving:
-        m.cutoff_at = start - rng.UniformInt(kHour, 3 * kDay);
-        break;
-      default:
-        m.resolved_at = start - rng.UniformInt(kHour, 25 * kDay);
-        m.cutoff_at = m.resolved_at - rng.UniformInt(0, 2 * kDay);
-        break;
+    if (fresh) {
+      m.status = kStatusActivated;
+      m.cutoff_at = created + rng.UniformInt(6 * kHour, 20 * kDay);
+      m.resolved_at = m.cutoff_at + rng.UniformInt(600, 6 * kHour);
+    } else {
+      const double u = rng.Uniform();
+      m.status = u < 0.04   ? kStatusCreated
+                 : u < 0.70 ? kStatusActivated
+                 : u < 0.74 ? kStatusResolving
+                            : kStatusResolved;
+      switch (m.status) {
+        case kStatusCreated:
+          m.cutoff_at = start + rng.UniformInt(7 * kDay, 180 * kDay);
+          break;
+        case kStatusActivated: {
+          // Some close within the first two days, so that resolutions happen while one watches.
+          const double v = rng.Uniform();
+          m.cutoff_at = v < 0.15   ? start + rng.UniformInt(600, 2 * kDay)
+                        : v < 0.75 ? start + rng.UniformInt(kHour, 120 * kDay)
+                                   : 0;
+          if (m.cutoff_at > 0) m.resolved_at = m.cutoff_at + rng.UniformInt(600, 6 * kHour);
+          break;
+        }
+        case kStatusResolving:
+          m.cutoff_at = start - rng.UniformInt(kHour, 3 * kDay);
+          m.resolved_at = start + rng.UniformInt(1800, 2 * kDay);
+          break;
+        default:
+          m.resolved_at = start - rng.UniformInt(kHour, 25 * kDay);
+          m.cutoff_at = m.resolved_at - rng.UniformInt(0, 2 * kDay);
+          break;
+      }
     }
     const bool live = m.status == kStatusActivated;
 
     auto volumes = [&](Market& target) {
-      target.volume_centi =
-          static_cast<int64_t>(std::exp(rng.Uniform(std::log(1e5), std::log(5e8))));
+      const double lifetime = std::exp(rng.Uniform(std::log(1e5), std::log(5e8)));
+      if (fresh) {
+        const int64_t span = std::max<int64_t>(1, target.cutoff_at - target.created_at);
+        target.volume_rate = lifetime / static_cast<double>(span);
+        return;
+      }
+      target.volume_centi = static_cast<int64_t>(lifetime);
       target.volume7d_centi =
           live ? static_cast<int64_t>(target.volume_centi * rng.Uniform(0.02, 0.4)) : 0;
       target.volume24h_centi =
           live ? static_cast<int64_t>(target.volume7d_centi * rng.Uniform(0.05, 0.3)) : 0;
+      target.volume_rate = static_cast<double>(target.volume24h_centi) / kDay;
     };
 
     if (!categorical) {
@@ -296,16 +359,15 @@ void World::GenerateMarkets() {
       SetTokens(rng, m);
       SetPriceModel(rng, m);
       volumes(m);
-      if (m.status == kStatusResolved) {
-        m.result_token_id = rng.Bernoulli(0.5) ? m.yes_token_id : m.no_token_id;
-      }
+      const bool yes_wins = rng.Bernoulli(0.5);
+      if (m.resolved_at > 0) m.result_token_id = yes_wins ? m.yes_token_id : m.no_token_id;
       m.tradeable = live;
       finish_common(m, t);
       market_by_id_[m.id] = m.index;
       top_level_.push_back(m.index);
       if (m.tradeable) tradeable_.push_back(m.index);
       markets_.push_back(std::move(m));
-      continue;
+      return;
     }
 
     // A categorical parent: no tokens of its own; the options are binary children.
@@ -314,34 +376,40 @@ void World::GenerateMarkets() {
     market_by_id_[m.id] = parent_index;
     top_level_.push_back(parent_index);
     const int actual_status = m.status;
-    // Quirk: a parent's status can lag behind its children.
-    if (actual_status == kStatusResolved && rng.Bernoulli(0.3)) m.status = kStatusCreated;
+    // Quirk: a parent's status can lag behind its children: some resolved parents still show
+    // Created, some others follow their children a few hours late.
+    if (actual_status == kStatusResolved && rng.Bernoulli(0.3)) {
+      m.status = kStatusCreated;
+      m.status_frozen = true;
+    } else if (rng.Bernoulli(0.3)) {
+      m.status_lag_s = rng.UniformInt(1800, 3 * kHour);
+    }
     markets_.push_back(std::move(m));
 
     const int winner =
         static_cast<int>(rng.UniformInt(0, static_cast<int64_t>(t.options.size()) - 1));
-    int64_t volume = 0;
-    int64_t volume24h = 0;
-    int64_t volume7d = 0;
     for (size_t j = 0; j < t.options.size(); ++j) {
+      const Market& parent = markets_[parent_index];
       Market c;
       c.kind = MarketKind::kChild;
       c.parent = parent_index;
       c.id = next_child_id;
       next_child_id += rng.UniformInt(1, 3);
       c.title = t.options[j];
-      c.rules = markets_[parent_index].rules;
+      c.rules = parent.rules;
       c.yes_label = "Yes";
       c.no_label = "No";
-      c.created_at = markets_[parent_index].created_at + static_cast<int64_t>(j) + 1;
-      c.cutoff_at = markets_[parent_index].cutoff_at;
+      c.quote_token = parent.quote_token;
+      // Children of a new market are listed with it (which keeps tradeable() in listing order).
+      c.created_at = parent.created_at + (fresh ? 0 : static_cast<int64_t>(j) + 1);
+      c.cutoff_at = parent.cutoff_at;
+      c.resolved_at = parent.resolved_at;
       c.status = actual_status;
       SetTokens(rng, c);
       SetPriceModel(rng, c);
-      if (actual_status == kStatusResolved) {
-        c.resolved_at = markets_[parent_index].resolved_at;
-        c.result_token_id = static_cast<int>(j) == winner ? c.yes_token_id : c.no_token_id;
-      } else if (live && rng.Bernoulli(0.2)) {
+      const bool wins = static_cast<int>(j) == winner;
+      if (c.resolved_at > 0) c.result_token_id = wins ? c.yes_token_id : c.no_token_id;
+      if (live && !fresh && !wins && rng.Bernoulli(0.2)) {
         // An option ruled out early.
         c.status = kStatusResolved;
         c.resolved_at = start - rng.UniformInt(kHour, 20 * kDay);
@@ -349,9 +417,6 @@ void World::GenerateMarkets() {
       }
       volumes(c);
       c.tradeable = c.status == kStatusActivated;
-      volume += c.volume_centi;
-      volume24h += c.volume24h_centi;
-      volume7d += c.volume7d_centi;
       finish_common(c, t);
       market_by_id_[c.id] = c.index;
       markets_[parent_index].children.push_back(c.index);
@@ -359,12 +424,90 @@ void World::GenerateMarkets() {
       markets_.push_back(std::move(c));
     }
     Market& parent = markets_[parent_index];
-    parent.volume_centi = volume;
-    parent.volume24h_centi = volume24h;
-    parent.volume7d_centi = volume7d;
-    if (actual_status == kStatusResolved)
-      parent.resolved_at = markets_[parent.children[0]].resolved_at;
+    for (int child : parent.children) {
+      parent.volume_centi += markets_[child].volume_centi;
+      parent.volume24h_centi += markets_[child].volume24h_centi;
+      parent.volume7d_centi += markets_[child].volume7d_centi;
+    }
+  };
+
+  for (int i = 0; i < config_.markets; ++i) {
+    add_market(start - rng.UniformInt(31 * kDay, 400 * kDay), /*fresh=*/false);
   }
+  // Markets created after the start, in id order.
+  const int64_t fresh_count = std::llround(config_.new_markets_per_day * config_.new_market_days);
+  std::vector<int64_t> times;
+  for (int64_t i = 0; i < fresh_count; ++i) {
+    times.push_back(start +
+                    rng.UniformInt(1, std::max<int64_t>(1, config_.new_market_days * kDay)));
+  }
+  std::sort(times.begin(), times.end());
+  for (int64_t created : times) add_market(created, /*fresh=*/true);
+}
+
+void World::IndexTokens() {
+  for (const Market& m : markets_) {
+    if (!m.yes_token_id.empty()) market_by_token_[m.yes_token_id] = {m.index, 1};
+    if (!m.no_token_id.empty()) market_by_token_[m.no_token_id] = {m.index, 2};
+  }
+}
+
+std::pair<int, int> World::FindToken(absl::string_view token_id) const {
+  auto it = market_by_token_.find(token_id);
+  return it == market_by_token_.end() ? std::make_pair(-1, 0) : it->second;
+}
+
+MarketState World::LeafStateAt(const Market& m, int64_t t) const {
+  const int64_t start = config_.start_unix;
+  MarketState s;
+  s.listed = m.created_at <= t;
+  s.status = ScheduledStatus(m, t);
+  if (s.status == kStatusResolved && m.resolved_at > 0) {
+    s.resolved_at = m.resolved_at;
+    s.result_token_id = m.result_token_id;
+  }
+  // Trading (and so volume) runs from createdAt until the cutoff or the resolution.
+  const int64_t lo = m.created_at;
+  int64_t hi = m.cutoff_at > 0 ? m.cutoff_at : std::numeric_limits<int64_t>::max();
+  if (m.resolved_at > 0) hi = std::min(hi, m.resolved_at);
+  const double rate = m.volume_rate;
+  const double rate7 = static_cast<double>(m.volume7d_centi) / (7 * kDay);
+  s.volume_centi = m.volume_centi + static_cast<int64_t>(rate * Overlap(start, t, lo, hi));
+  s.volume24h_centi = static_cast<int64_t>(rate * Overlap(t - kDay, t, lo, hi));
+  s.volume7d_centi =
+      static_cast<int64_t>(rate7 * Overlap(t - 7 * kDay, std::min(t, start), lo, hi) +
+                           rate * Overlap(std::max(t - 7 * kDay, start), t, lo, hi));
+  return s;
+}
+
+MarketState World::StateAt(const Market& m, int64_t t) const {
+  if (m.kind != MarketKind::kCategorical) return LeafStateAt(m, t);
+  MarketState s;
+  s.listed = m.created_at <= t;
+  const int64_t shown = t - m.status_lag_s;
+  s.status = m.status_frozen ? m.status : ScheduledStatus(m, shown);
+  if (m.resolved_at > 0 && shown >= m.resolved_at) s.resolved_at = m.resolved_at;
+  for (int child : m.children) {
+    const MarketState c = LeafStateAt(markets_[child], t);
+    s.volume_centi += c.volume_centi;
+    s.volume24h_centi += c.volume24h_centi;
+    s.volume7d_centi += c.volume7d_centi;
+  }
+  return s;
+}
+
+int World::ListedTradeableCount(int64_t t) const {
+  const int64_t start = config_.start_unix;
+  return static_cast<int>(
+      std::partition_point(
+          tradeable_.begin(), tradeable_.end(),
+          [&](int index) { return std::max(markets_[index].created_at, start) <= t; }) -
+      tradeable_.begin());
+}
+
+bool World::TradeableAt(const Market& m, int64_t t) const {
+  return m.tradeable && m.created_at <= t && ScheduledStatus(m, t) == kStatusActivated &&
+         (m.cutoff_at == 0 || t < m.cutoff_at);
 }
 
 void World::GenerateWallets() {
@@ -374,6 +517,11 @@ void World::GenerateWallets() {
     total_weight += std::pow(rank, -config_.activity_skew);
   }
   const double events_per_second = config_.trades_per_minute / 60.0;
+  // Favourites are drawn from the markets that trade at the start.
+  std::vector<int> at_start;
+  for (int index : tradeable_) {
+    if (markets_[index].created_at <= config_.start_unix) at_start.push_back(index);
+  }
   for (int rank = 1; rank <= config_.wallets; ++rank) {
     Wallet w;
     do {
@@ -385,10 +533,10 @@ void World::GenerateWallets() {
     // Trade sizes are heavy-tailed too, independently of activity: a few wallets trade $10k+
     // tickets.
     w.size_scale_centi = static_cast<int64_t>(std::min(rng.Pareto(2000, 0.8), 5e7));
-    if (!tradeable_.empty()) {
+    if (!at_start.empty()) {
       const int favourites = static_cast<int>(rng.UniformInt(2, 12));
       for (int i = 0; i < favourites; ++i) {
-        w.favourite_markets.push_back(tradeable_[rng.UniformInt(0, tradeable_.size() - 1)]);
+        w.favourite_markets.push_back(at_start[rng.UniformInt(0, at_start.size() - 1)]);
       }
     }
     w.stream_seed = MixSeed({config_.seed, 0x747261646573ULL, static_cast<uint64_t>(rank)});

@@ -55,27 +55,37 @@ TEST(OpinionSimBinaryTest, ServesUntilSigterm) {
   const int port = ListeningPort(line);
   ASSERT_GT(port, 0) << line;
 
+  // The watch-list format: '#' comment lines, then "address label" lines.
   std::ifstream file(watchlist);
   std::vector<std::string> wallets;
-  const std::regex entry("(0x[0-9a-f]{40}) whale-00[1-5]");
+  int comments = 0;
+  const std::regex entry("(0x[0-9a-f]{40})[ \t]+whale-00[1-5]");
   for (std::string row; std::getline(file, row);) {
+    if (!row.empty() && row[0] == '#') {
+      ++comments;
+      continue;
+    }
     std::smatch match;
     EXPECT_TRUE(std::regex_match(row, match, entry)) << row;
     wallets.push_back(match[1].str());
   }
+  EXPECT_GT(comments, 0);
   ASSERT_THAT(wallets, SizeIs(5));
   unlink(watchlist.c_str());
 
+  // Every listed wallet trades.
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(10, 0);
-  httplib::Result trades = client.Get(
-      absl::StrCat("/openapi/trade/user/", wallets[0], "?limit=1").c_str(), {{"apikey", "k"}});
-  ASSERT_TRUE(trades) << httplib::to_string(trades.error());
-  EXPECT_EQ(trades->status, 200);
-  rapidjson::Document doc;
-  doc.Parse(trades->body.c_str());
-  ASSERT_TRUE(doc.IsObject() && doc.HasMember("result") && doc["result"].IsObject());
-  EXPECT_GT(doc["result"]["total"].GetInt64(), 0);
+  for (const std::string& wallet : wallets) {
+    httplib::Result trades = client.Get(
+        absl::StrCat("/openapi/trade/user/", wallet, "?limit=1").c_str(), {{"apikey", "k"}});
+    ASSERT_TRUE(trades) << httplib::to_string(trades.error());
+    EXPECT_EQ(trades->status, 200);
+    rapidjson::Document doc;
+    doc.Parse(trades->body.c_str());
+    ASSERT_TRUE(doc.IsObject() && doc.HasMember("result") && doc["result"].IsObject());
+    EXPECT_GT(doc["result"]["total"].GetInt64(), 0) << wallet;
+  }
 
   httplib::Result advanced = client.Post("/admin/advance?seconds=60", "", "application/json");
   ASSERT_TRUE(advanced);
@@ -96,8 +106,10 @@ TEST(OpinionSimBinaryTest, SigintAlsoStopsCleanly) {
 }
 
 TEST(OpinionSimBinaryTest, BadFlagsAreAOneLineError) {
-  for (const char* bad : {"--port=abc", "--no_such_flag=1", "--envelope=xml", "--fault=explode:1",
-                          "--fault_rate=slow:2", "--time_scale=0", "stray"}) {
+  for (const char* bad :
+       {"--port=abc", "--no_such_flag=1", "--envelope=xml", "--fault=explode:1",
+        "--fault_rate=slow:2", "--time_scale=0", "stray", "--bad_key_status=500",
+        "--multi_fill_rate=2", "--new_markets_per_day=-1", "--fault=api_error:1:errno=0"}) {
     ASSERT_OK_AND_ASSIGN(auto sim, Start({OPINION_SIM_PATH, "--port=0", bad}));
     EXPECT_THAT(sim->Wait(kTimeout), IsOkAndHolds(2)) << bad;
     EXPECT_EQ(sim->Output(), "") << bad;
@@ -111,7 +123,9 @@ TEST(OpinionSimBinaryTest, HelpDescribesFlagsAndFaults) {
   ASSERT_OK_AND_ASSIGN(auto sim, Start({OPINION_SIM_PATH, "--help"}));
   EXPECT_THAT(sim->Wait(kTimeout), IsOkAndHolds(0));
   for (const char* text :
-       {"--fault_rate", "--rate_limit", "--watchlist_out", "missing_fields", "/admin/faults"}) {
+       {"--fault_rate", "--rate_limit", "--watchlist_out", "missing_fields", "/admin/faults",
+        "--index_lag_max_s", "--new_markets_per_day", "--multi_fill_rate", "--empty_list_null",
+        "--bad_key_status", "--region_blocked", "api_error", "/admin/region", "/token/orderbook"}) {
     EXPECT_THAT(sim->Output(), HasSubstr(text));
   }
 }
