@@ -4,6 +4,7 @@
 #ifndef WHALEFEED_SYNC_BACKOFF_POLICY_H_
 #define WHALEFEED_SYNC_BACKOFF_POLICY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -14,7 +15,8 @@
 
 namespace whalefeed::sync {
 
-// How long to wait before the next attempt. Not thread-safe: one per request (clone()).
+// How long to wait before the next attempt. OnCompletion is not thread-safe: one policy per
+// request, made by clone(), which is thread-safe.
 class BackoffPolicy {
  public:
   virtual ~BackoffPolicy() = default;
@@ -47,7 +49,8 @@ class ExponentialBackoffPolicy final : public BackoffPolicy {
   const uint64_t seed_;
   absl::Duration current_;
   std::mt19937_64 rng_;
-  mutable uint64_t clones_ = 0;  // each clone gets its own stream
+  // Each clone gets its own stream. Atomic: one prototype is cloned by concurrent requests.
+  mutable std::atomic<uint64_t> clones_{0};
 };
 
 // Waits for a while unless cancelled: the seam that lets limiter and retry tests run on a fake

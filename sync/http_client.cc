@@ -160,6 +160,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Get(
 
   if (code == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &response.new_connections);
     return response;
   }
   const std::string what = absl::StrCat("GET ", WithoutQuery(url), ": ",

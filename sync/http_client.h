@@ -22,6 +22,8 @@ struct HttpResponse {
   std::map<std::string, std::string>
       headers;  // names in lower case; a repeated header keeps the last
   std::string body;
+  // New connections this request had to open: 0 when it reused a kept-alive one.
+  long new_connections = 0;  // NOLINT(runtime/int): libcurl's type
 
   // The value of a header, or "" (`name` in lower case).
   std::string Header(const std::string& name) const;

@@ -3,10 +3,11 @@
 //
 // Errors every method returns (canonical codes; messages name the endpoint and never carry the API
 // key):
-//   UNAUTHENTICATED     the upstream refused the API key (HTTP 401, errno 11001/11002); not
-//   retried. PERMISSION_DENIED   the upstream refuses this caller's region (errno 10403); not
-//   retried. RESOURCE_EXHAUSTED  still throttled (429) after every retry. UNAVAILABLE         5xx
-//   or connection errors after every retry. DEADLINE_EXCEEDED   timeouts after every retry.
+//   UNAUTHENTICATED     the upstream refused the key (HTTP 401, errno 11001/11002); not retried.
+//   PERMISSION_DENIED   a region block (errno 10403) or HTTP 403; not retried.
+//   RESOURCE_EXHAUSTED  still throttled (429) after every retry.
+//   UNAVAILABLE         5xx or connection errors after every retry.
+//   DEADLINE_EXCEEDED   timeouts after every retry.
 //   DATA_LOSS           a page that does not parse (or lacks its result), after every retry.
 //   NOT_FOUND           an unknown market id (E3).
 //   INVALID_ARGUMENT    a bad argument (wallet, page) or a request the upstream calls malformed.

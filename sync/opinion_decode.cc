@@ -489,6 +489,11 @@ absl::Status UpstreamErrorStatus(absl::string_view what, int http_status, int64_
         "; the upstream refuses requests from this region (not retried: errno 10403 is a "
         "geo block by caller IP)"));
   }
+  if (http_status == 403) {
+    // Without errno 10403 (say a proxy's HTML page): still a refusal that retrying cannot change.
+    return absl::PermissionDeniedError(
+        absl::StrCat(base, "; the upstream forbids this request (not retried)"));
+  }
   if (http_status == 429 || error_code == kErrnoRateLimited) {
     return absl::ResourceExhaustedError(absl::StrCat(base, "; rate limited by the upstream"));
   }

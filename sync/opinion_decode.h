@@ -69,7 +69,7 @@ inline constexpr int64_t kErrnoInternal = 10500;
 
 // The status for an upstream error: `http_status` (0 if unknown) and the envelope's errno and
 // message (errno 0 if there is none). UNAUTHENTICATED (401, 11001, 11002), PERMISSION_DENIED
-// (10403), RESOURCE_EXHAUSTED (429, 10429), UNAVAILABLE (5xx, 10500), NOT_FOUND (404, 10404),
+// (10403, 403), RESOURCE_EXHAUSTED (429, 10429), UNAVAILABLE (5xx, 10500), NOT_FOUND (404, 10404),
 // INVALID_ARGUMENT (other 4xx, 10400), else UNKNOWN. The message names `what` (the endpoint), the
 // HTTP status and errno, and says when the error is not retried. OK when there is no error.
 absl::Status UpstreamErrorStatus(absl::string_view what, int http_status, int64_t error_code,

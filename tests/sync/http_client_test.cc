@@ -55,6 +55,7 @@ TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBodyAndReusesTheHandle) {
     EXPECT_EQ(r.status, 200);
     EXPECT_THAT(r.body, StartsWith("{\"errno\":0"));
     EXPECT_THAT(r.Header("content-type"), HasSubstr("application/json"));
+    EXPECT_EQ(r.new_connections, i == 0 ? 1 : 0) << "request " << i << " reuses the connection";
   }
 }
 

@@ -241,6 +241,8 @@ TEST(EnvelopeTest, HttpStatusesMapWithoutAnEnvelope) {
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("GET /x: HTTP 401")));
   EXPECT_THAT(UpstreamErrorStatus("GET /x", 403, kErrnoRegionBlocked, "Invalid area"),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("Invalid area")));
+  EXPECT_THAT(UpstreamErrorStatus("GET /x", 403, 0, ""),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("not retried")));
   EXPECT_THAT(UpstreamErrorStatus("GET /x", 429, 0, ""),
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(UpstreamErrorStatus("GET /x", 502, 0, ""), StatusIs(absl::StatusCode::kUnavailable));

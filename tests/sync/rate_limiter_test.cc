@@ -148,6 +148,38 @@ TEST_F(RateLimiterTest, ConcurrentCallersWithRetriesNeverPutMoreThanFifteenInASe
   EXPECT_EQ(stats.throttled_total, (attempts.load() + 4) / 5);
 }
 
+TEST_F(RateLimiterTest, ConcurrentCallersRetryingServerErrorsAtFullRateStayUnderFifteen) {
+  auto limiter = Make();
+  ExponentialBackoffPolicy prototype(absl::Milliseconds(10), absl::Milliseconds(200), 2, 9);
+  absl::Mutex mu;
+  std::vector<absl::Time> sent;
+  std::atomic<int64_t> attempts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 40; ++i) {
+        std::unique_ptr<BackoffPolicy> backoff = prototype.clone();
+        EXPECT_OK(RunWithRetries(*limiter, *backoff, sleeper_, RetryOptions{6}, never_,
+                                 [&](const AttemptContext& c) {
+                                   {
+                                     absl::MutexLock lock(&mu);
+                                     sent.push_back(c.granted);
+                                   }
+                                   AttemptOutcome out;
+                                   if (attempts.fetch_add(1) % 4 == 0) {
+                                     out.status = absl::UnavailableError("503");
+                                     out.retryable = true;
+                                   }
+                                   return out;
+                                 }));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_GT(attempts.load(), 400);
+  EXPECT_LE(MaxInWindow(sent, absl::Seconds(1)), 14);  // 2 + 12
+}
+
 TEST_F(RateLimiterTest, ThrottlingHalvesTheRateOncePerHoldoffAndQuietPeriodsBringItBack) {
   auto limiter = Make();
   EXPECT_THAT(limiter->Stats().rate_per_second, DoubleEq(12));
