@@ -17,7 +17,8 @@
 // Printed per schedule: the configured rate, requests/s achieved during the backlog and its share
 // of the configured rate, 429s the simulator sent, detection lag p50 / p99 (the time a trade became
 // visible in the simulator to the commit of its row), the window's trades and those missed. Then
-// the goals, PASS or FAIL. Exit status 0 when every goal passes.
+// the goals, PASS or FAIL. Exit status 0 when every goal passes. --whale_min_poll_interval and
+// --whale_max_poll_interval change the job's cadence (whalefeed schedule only) to compare settings.
 //
 // Run through deploy/bench, which starts a private MariaDB and sets WHALEFEED_TEST_MYSQL_DSN:
 //   deploy/bench sync_schedule_bench [--duration=4m] [--trades_per_minute=15] ...
@@ -74,6 +75,12 @@ ABSL_FLAG(int, history_days, 1, "days of history before the start: the initial b
 ABSL_FLAG(double, time_scale, 1, "the simulator's simulated seconds per real second");
 ABSL_FLAG(int, rate_limit, 15, "the simulator's accepted requests per second");
 ABSL_FLAG(uint64_t, seed, 7, "the simulator's seed");
+ABSL_FLAG(absl::Duration, whale_min_poll_interval,
+          whalefeed::sync::WhaleTradesJobOptions{}.min_poll_interval,
+          "the job's --whale_min_poll_interval (whalefeed schedule only; default: the job's)");
+ABSL_FLAG(absl::Duration, whale_max_poll_interval,
+          whalefeed::sync::WhaleTradesJobOptions{}.max_poll_interval,
+          "the job's --whale_max_poll_interval (whalefeed schedule only; default: the job's)");
 
 namespace whalefeed::bench {
 namespace {
@@ -222,6 +229,50 @@ absl::StatusOr<int64_t> Sim429s(const Sim& sim) {
   return r["limiter"].GetInt64() + r["injected"].GetInt64();
 }
 
+// The client as the jobs see it, timing the calls: what a serial poller spends waiting for upstream
+// (limiter waits included) against the rest of its time (decoding, the store).
+class TimedApi final : public sync::OpinionApi {
+ public:
+  explicit TimedApi(sync::OpinionApi& api) : api_(api) {}
+
+  absl::StatusOr<sync::MarketsPage> ListMarkets(int page, int limit,
+                                                const sync::CancelToken& cancel) override {
+    return api_.ListMarkets(page, limit, cancel);
+  }
+  absl::StatusOr<db::Market> GetCategoricalMarket(int64_t market_id,
+                                                  const sync::CancelToken& cancel) override {
+    return api_.GetCategoricalMarket(market_id, cancel);
+  }
+  absl::StatusOr<sync::MarketsPage> GetCategoricalMarketWithChildren(
+      int64_t market_id, const sync::CancelToken& cancel) override {
+    return api_.GetCategoricalMarketWithChildren(market_id, cancel);
+  }
+  absl::StatusOr<sync::TradesPage> ListUserTrades(absl::string_view wallet, int page, int limit,
+                                                  const sync::CancelToken& cancel) override {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<sync::TradesPage> r = api_.ListUserTrades(wallet, page, limit, cancel);
+    const absl::Duration took = absl::Now() - start;
+    absl::MutexLock lock(&mu_);
+    in_calls_ += took;
+    return r;
+  }
+  absl::StatusOr<std::vector<sync::QuoteToken>> ListQuoteTokens(
+      const sync::CancelToken& cancel) override {
+    return api_.ListQuoteTokens(cancel);
+  }
+
+  // The summed time inside ListUserTrades so far.
+  absl::Duration in_calls() const {
+    absl::MutexLock lock(&mu_);
+    return in_calls_;
+  }
+
+ private:
+  sync::OpinionApi& api_;
+  mutable absl::Mutex mu_;
+  absl::Duration in_calls_ ABSL_GUARDED_BY(mu_);
+};
+
 // A schedule: runs steps until `done` says so or `deadline` passes.
 class Schedule {
  public:
@@ -337,6 +388,9 @@ struct Result {
   double configured_rate = 0;
   double backlog_rate = 0;
   absl::Duration backlog_time;
+  absl::Duration backlog_in_calls;  // summed time inside upstream calls during the backlog
+  int64_t backlog_requests = 0;
+  double window_rate = 0;  // requests/s during the measured window
   int64_t throttled = 0;
   absl::Duration lag_p50, lag_p99, ingested_lag_p50;
   int64_t trades = 0;
@@ -427,9 +481,12 @@ absl::Status RunOne(bool seed_design, int64_t start_unix, Result* result) {
       std::unique_ptr<sync::CurlOpinionClient> client,
       sync::CurlOpinionClient::Create(client_options, limiter.get(), &clock, &sleeper));
   CommitLog commits;
-  sync::WhaleTradesJobOptions job_options;  // the defaults
+  sync::WhaleTradesJobOptions job_options;  // the defaults, unless the flags say otherwise
+  job_options.min_poll_interval = absl::GetFlag(FLAGS_whale_min_poll_interval);
+  job_options.max_poll_interval = absl::GetFlag(FLAGS_whale_max_poll_interval);
   job_options.on_commit = [&commits](uint64_t max_sequence) { commits.Add(max_sequence); };
-  sync::WhaleTradesJob job(*store, *client, clock, job_options);
+  TimedApi timed(*client);
+  sync::WhaleTradesJob job(*store, timed, clock, job_options);
   std::unique_ptr<Schedule> schedule;
   if (seed_design) {
     schedule = std::make_unique<SeedSchedule>(job, *store, fence, wallets);
@@ -449,14 +506,19 @@ absl::Status RunOne(bool seed_design, int64_t start_unix, Result* result) {
   }
   const absl::Time backlog_end = absl::Now();
   result->backlog_time = backlog_end - begin;
-  result->backlog_rate = static_cast<double>(limiter->Stats().requests_total - requests_before) /
-                         absl::ToDoubleSeconds(result->backlog_time);
+  result->backlog_requests = limiter->Stats().requests_total - requests_before;
+  result->backlog_in_calls = timed.in_calls();
+  result->backlog_rate =
+      static_cast<double>(result->backlog_requests) / absl::ToDoubleSeconds(result->backlog_time);
   ASSIGN_OR_RETURN(int64_t window_first, SimNow(sim));
   ++window_first;  // the first whole simulated second after the backlog
 
   // The measured window.
   const absl::Time window_end = backlog_end + absl::GetFlag(FLAGS_duration);
+  const int64_t window_requests = limiter->Stats().requests_total;
   while (absl::Now() < window_end) RETURN_IF_ERROR(schedule->Step(window_end));
+  result->window_rate = static_cast<double>(limiter->Stats().requests_total - window_requests) /
+                        absl::ToDoubleSeconds(absl::Now() - backlog_end);
   ASSIGN_OR_RETURN(int64_t window_last, SimNow(sim));
   ASSIGN_OR_RETURN(std::vector<Truth> truth, WindowTrades(sim, window_first, window_last));
 
@@ -511,6 +573,14 @@ int Main() {
     }
   }
 
+  const sync::WhaleTradesJobOptions defaults;
+  std::printf(
+      "whalefeed job: poll interval %s..%s (job defaults %s..%s), tick %s, %d wallets/run\n",
+      absl::FormatDuration(absl::GetFlag(FLAGS_whale_min_poll_interval)).c_str(),
+      absl::FormatDuration(absl::GetFlag(FLAGS_whale_max_poll_interval)).c_str(),
+      absl::FormatDuration(defaults.min_poll_interval).c_str(),
+      absl::FormatDuration(defaults.max_poll_interval).c_str(),
+      absl::FormatDuration(defaults.tick_interval).c_str(), defaults.max_wallets_per_run);
   std::printf(
       "sync schedules: %d wallets (activity skew %g), %g trade events/min, time scale %g, "
       "%d day(s) of history, simulator limit %d/s; window %s after the backlog\n",
@@ -532,6 +602,16 @@ int Main() {
       "(lag: visible in the simulator -> ingest committed; by ingested_time, the poll's "
       "start: p50 %s / %s)\n",
       Secs(a.ingested_lag_p50).c_str(), Secs(b.ingested_lag_p50).c_str());
+
+  std::printf("(requests/s during the window, after the backlog: %.2f / %.2f)\n", a.window_rate,
+              b.window_rate);
+  std::printf(
+      "(backlog, whalefeed: %lld requests in %s, %s of it inside upstream calls (limiter waits "
+      "included), %s outside them (decoding, the store); at %g/s the requests alone take %s)\n",
+      static_cast<long long>(a.backlog_requests), Secs(a.backlog_time).c_str(),
+      Secs(a.backlog_in_calls).c_str(), Secs(a.backlog_time - a.backlog_in_calls).c_str(),
+      a.configured_rate,
+      Secs(absl::Seconds(static_cast<double>(a.backlog_requests) / a.configured_rate)).c_str());
 
   const double share = a.backlog_rate / a.configured_rate;
   const bool rate_ok = share >= 0.9;
