@@ -347,8 +347,8 @@ int main(int argc, char** argv) {
   whalefeed::server::MarketService market_service(mysql, &clock, market_options);
   whalefeed::server::WhaleService whale_service(mysql, &clock, &admin_auth);
 
-  // The whale feed: every replica tails the activity table. The sync engine's on_commit callback
-  // is to call feed_hub.NotifyCommitted(sequence) so the leader's streams hear of a commit at once.
+  // The whale feed: every replica tails the activity table; on the leader the whale-trades job's
+  // commits also wake it at once (on_commit below).
   whalefeed::server::FeedHubOptions feed_options;
   feed_options.tail_interval = absl::GetFlag(FLAGS_feed_tail_interval);
   feed_options.max_streams = absl::GetFlag(FLAGS_max_streams);
