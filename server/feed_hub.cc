@@ -45,7 +45,8 @@ absl::Status ShuttingDown() {
 
 // One WatchWhaleActivity call. Owned by itself through self_ (and briefly by the hub's threads that
 // work on it); released in OnDone.
-class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
+                         public std::enable_shared_from_this<FeedStream> {
  public:
   FeedStream(FeedHub* hub, grpc::CallbackServerContext* context, uint64_t id)
       : hub_(hub), context_(context), id_(id) {}
@@ -99,6 +100,10 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   grpc::CallbackServerContext* const context_;
   const uint64_t id_;
   std::shared_ptr<FeedStream> self_;  // set by the hub; released in OnDone
+  // A new owner for a hub thread, from the stream's own weak reference (never from self_, which
+  // OnDone may be releasing at the same moment on a gRPC thread). Whoever calls it holds the
+  // stream already (a reaction before OnDone, or a hub thread through its queue), so it is set.
+  std::shared_ptr<FeedStream> Self() { return weak_from_this().lock(); }
 
   // Set by Init, then read-only.
   ActivityPredicate predicate_;
@@ -203,7 +208,7 @@ void FeedStream::Begin(uint64_t position) {
     first_heartbeat_ = true;
     mode_ = Mode::kCatchUp;
   }
-  bool live = hub_->TryJoinLive(self_);
+  bool live = hub_->TryJoinLive(Self());
   Action action;
   bool read = false;
   {
@@ -212,7 +217,7 @@ void FeedStream::Begin(uint64_t position) {
     action = PumpLocked();
   }
   Perform(std::move(action));
-  if (read) hub_->ScheduleRead(self_);
+  if (read) hub_->ScheduleRead(Self());
 }
 
 bool FeedStream::TakeLocked(const std::shared_ptr<const FeedEvent>& event) {
@@ -251,7 +256,7 @@ void FeedStream::Offer(const std::vector<std::shared_ptr<const FeedEvent>>& even
     action = PumpLocked();
   }
   Perform(std::move(action));
-  if (read) hub_->ScheduleRead(self_);
+  if (read) hub_->ScheduleRead(Self());
 }
 
 bool FeedStream::WantReadLocked() {
@@ -292,7 +297,7 @@ void FeedStream::ReadStep() {
     Begin(std::max(*position, hub_->OldestValidPosition()));
     return;
   }
-  if (hub_->TryJoinLive(self_)) {  // clears read_scheduled_
+  if (hub_->TryJoinLive(Self())) {  // clears read_scheduled_
     Poke();
     return;
   }
@@ -344,7 +349,7 @@ void FeedStream::ReadStep() {
     action = PumpLocked();
   }
   Perform(std::move(action));
-  if (read) hub_->ScheduleRead(self_);
+  if (read) hub_->ScheduleRead(Self());
 }
 
 void FeedStream::Poke() {
@@ -356,7 +361,7 @@ void FeedStream::Poke() {
     action = PumpLocked();
   }
   Perform(std::move(action));
-  if (read) hub_->ScheduleRead(self_);
+  if (read) hub_->ScheduleRead(Self());
 }
 
 void FeedStream::HeartbeatLocked(uint64_t position, bool caught_up, absl::Time now) {
@@ -458,7 +463,7 @@ void FeedStream::OnWriteDone(bool ok) {
     action = PumpLocked();
   }
   Perform(std::move(action));
-  if (read) hub_->ScheduleRead(self_);
+  if (read) hub_->ScheduleRead(Self());
 }
 
 void FeedStream::OnCancel() { FinishWith(absl::CancelledError("the client cancelled the call")); }
@@ -721,6 +726,7 @@ absl::StatusOr<int> FeedHub::TailOnce() {
 }
 
 bool FeedHub::TryJoinLive(const std::shared_ptr<FeedStream>& stream) {
+  if (stream == nullptr) return false;  // the stream is being destroyed
   absl::MutexLock lock(&mu_);
   absl::MutexLock stream_lock(&stream->mu_);
   if (stream->mode_ != FeedStream::Mode::kCatchUp || stream->finish_status_.has_value()) {
@@ -742,6 +748,7 @@ bool FeedHub::TryJoinLive(const std::shared_ptr<FeedStream>& stream) {
 }
 
 void FeedHub::ScheduleRead(std::shared_ptr<FeedStream> stream) {
+  if (stream == nullptr) return;  // the stream is being destroyed
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
   read_queue_.push_back(std::move(stream));

@@ -6,6 +6,7 @@
 #ifndef WHALEFEED_SYNC_MYSQL_LEADER_LOCK_H_
 #define WHALEFEED_SYNC_MYSQL_LEADER_LOCK_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,7 +51,7 @@ class MySqlLeaderLock final : public LeaderLock {
   void Release() override;
 
   // The server's id of the lock's session (for KILL in tests); 0 when there is none.
-  int64_t session_id() const { return session_id_; }
+  int64_t session_id() const { return session_id_.load(std::memory_order_acquire); }
 
   // Whether any session holds the lock named `lock_name` now (read through the store's pool; any
   // replica may ask).
@@ -65,7 +66,8 @@ class MySqlLeaderLock final : public LeaderLock {
   db::MySqlStore* const store_;
   const MySqlLeaderLockOptions options_;
   std::unique_ptr<db::MySqlConnection> connection_;
-  int64_t session_id_ = 0;
+  // Read by other threads (session_id()); written by the elector thread.
+  std::atomic<int64_t> session_id_{0};
   bool held_ = false;
 };
 
