@@ -33,8 +33,12 @@ absl::Status NameAddresses(const absl::Status& status, const std::vector<std::st
   return AppendToMessage(status, absl::StrCat(" (whaled at ", absl::StrJoin(tried, ", "), ")"));
 }
 
+// A watch ends for good only on an answer about the request itself. CANCELLED is retried: the
+// caller's own stop is checked before this, so a CANCELLED here came from the server or the
+// transport, as when a call reaches a server that is shutting down.
 bool RetryableWatchEnd(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kResourceExhausted;
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kCancelled;
 }
 
 absl::Status ValidatePolicy(const RetryPolicy& policy, absl::string_view name) {

@@ -158,7 +158,8 @@ class WhalefeedClient {
   //
   // The watch resumes by itself: it keeps the last resume_token received and, when the stream
   // ends with UNAVAILABLE or RESOURCE_EXHAUSTED (server going away, database down, a slow
-  // consumer cut off, the stream cap of one replica), ends without a status, or stays silent
+  // consumer cut off, the stream cap of one replica), with a CANCELLED it did not ask for (a
+  // server that is shutting down), ends without a status, or stays silent
   // past ClientOptions::watch_idle_timeout, reconnects with
   // backoff, to the next address, from that token. Within one call no activity is delivered
   // twice: an activity whose sequence is not above the last delivered one is dropped (a message

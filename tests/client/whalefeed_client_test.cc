@@ -439,6 +439,40 @@ TEST(WatchTest, ASilentStreamIsTakenForStuckAndResumed) {
   EXPECT_EQ(TokenOf(fake.calls("WatchWhaleActivity").at(1)), "t1");
 }
 
+TEST(WatchTest, ResumesWhenTheServerCancelsTheCall) {
+  // A server that is shutting down cancels the calls that reach it; the watch did not ask for
+  // that, so it resumes.
+  FakeWhaled fake;
+  fake.OnWatch([&](grpc::ServerContext* context, const v1::WatchWhaleActivityRequest& request,
+                   FakeWhaled::WatchWriter* writer) {
+    if (request.resume_token().empty()) {
+      writer->Write(ActivityMessage({1}, "t1"));
+      return grpc::Status(grpc::StatusCode::CANCELLED, "the server is going away");
+    }
+    writer->Write(ActivityMessage({2}, "t2"));
+    return fake.WaitWhileServing(context);
+  });
+  auto client = MakeClient(Options({fake.address()}));
+  Delivered delivered;
+  WatchStop stop;
+  std::vector<absl::Status> reconnects;
+  WatchHooks hooks;
+  hooks.on_reconnect = [&](const absl::Status& cause, absl::Duration) {
+    reconnects.push_back(cause);
+  };
+  EXPECT_OK(client->WatchWhaleActivity(
+      {},
+      [&](const v1::WatchWhaleActivityResponse& m) {
+        delivered.Add(m);
+        if (m.activities_size() > 0 && m.activities(0).sequence() == 2) stop.Stop();
+      },
+      &stop, hooks));
+  EXPECT_THAT(delivered.sequences(), ElementsAre(1, 2));
+  ASSERT_EQ(reconnects.size(), 1u);
+  EXPECT_THAT(reconnects[0], StatusIs(absl::StatusCode::kCancelled, HasSubstr("going away")));
+  EXPECT_EQ(TokenOf(fake.calls("WatchWhaleActivity").at(1)), "t1");
+}
+
 TEST(WatchTest, StopsOnInvalidArgument) {
   FakeWhaled fake;
   fake.OnWatch(
