@@ -70,6 +70,7 @@ absl::StatusOr<UpsertMarketsResult> InMemoryStore::UpsertMarkets(const Fence& fe
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.markets;
   UpsertMarketsResult result;
   for (Market& m : checked) {
     auto it = markets_.find(m.market_id);
@@ -111,6 +112,7 @@ absl::StatusOr<Whale> InMemoryStore::TrackWhale(absl::string_view wallet, absl::
   RETURN_IF_ERROR(CheckText(label, kMaxLabelChars, "label"));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
+  ++versions_.whales;
   auto [it, inserted] = whales_.try_emplace(normalized);
   Whale& w = it->second;
   if (inserted) {
@@ -132,6 +134,7 @@ absl::StatusOr<Whale> InMemoryStore::UntrackWhale(absl::string_view wallet) {
   auto it = whales_.find(normalized);
   if (it == whales_.end())
     return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
+  ++versions_.whales;
   it->second.tracked = false;
   return it->second;
 }
@@ -175,6 +178,7 @@ absl::StatusOr<IngestResult> InMemoryStore::IngestActivities(const Fence& fence,
   if (whale == whales_.end()) {
     return absl::NotFoundError(absl::StrCat("wallet ", normalized, " is not known"));
   }
+  ++versions_.whales;
   IngestResult result;
   Whale& w = whale->second;
   for (Activity& a : checked) {
@@ -400,5 +404,11 @@ absl::StatusOr<PublishedLimiter> InMemoryStore::GetPublishedLimiter() {
 }
 
 // ---- end of Sync control ----
+
+absl::StatusOr<DataVersions> InMemoryStore::GetDataVersions() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  return versions_;
+}
 
 }  // namespace whalefeed::db

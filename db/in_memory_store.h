@@ -99,6 +99,8 @@ class InMemoryStore final : public Store {
                                                      int limit) override;
   absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
                                            int limit) override;
+  // ---- Data versions ----
+  absl::StatusOr<DataVersions> GetDataVersions() override;
 
  private:
   // Whale volume over 24h of every market that has flow: its own for each market id, and under
@@ -138,6 +140,9 @@ class InMemoryStore final : public Store {
   std::map<std::string, uint64_t> counted_through_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<std::string, int64_t>> alltime_markets_ ABSL_GUARDED_BY(mu_);
   uint64_t retention_floor_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // ---- Data versions: raised by every write of their reads (see Store::GetDataVersions) ----
+  DataVersions versions_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace whalefeed::db

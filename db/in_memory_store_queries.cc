@@ -250,6 +250,7 @@ absl::Status InMemoryStore::UpsertWhaleStats(const Fence& fence, absl::Span<cons
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.whales;
   for (WhaleStats& s : checked) {
     const auto key = std::make_pair(s.wallet, s.window);
     stats_[key] = std::move(s);
@@ -268,6 +269,7 @@ absl::Status InMemoryStore::UpsertMarketWhaleFlow(const Fence& fence,
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.markets;
   for (MarketWhaleFlow& f : checked) flows_[{f.market_id, f.outcome}] = std::move(f);
   return absl::OkStatus();
 }

@@ -176,6 +176,7 @@ absl::StatusOr<int64_t> InMemoryStore::AddToAllTimeStats(const Fence& fence,
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.whales;
   uint64_t& counted = counted_through_[normalized];
   Totals add;
   for (auto it = activity_.upper_bound(counted); it != activity_.end(); ++it) {
@@ -217,6 +218,7 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeWindowStats(const Fence& fence, 
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.whales;
   int64_t written = 0;
   for (StatsWindow window : {StatsWindow::k24h, StatsWindow::k7d, StatsWindow::k30d}) {
     for (auto it = stats_.begin(); it != stats_.end();) {
@@ -265,6 +267,7 @@ absl::StatusOr<int64_t> InMemoryStore::RecomputeMarketWhaleFlow(const Fence& fen
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.markets;
   std::map<std::pair<int64_t, Outcome>, std::pair<Fixed, Fixed>> sums;
   const absl::Time after = now - absl::Hours(24);
   for (const auto& [sequence, a] : activity_) {
@@ -315,6 +318,7 @@ absl::StatusOr<CleanupBatch> InMemoryStore::DeleteExpiredActivity(const Fence& f
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckAvailable());
   RETURN_IF_ERROR(CheckFence(fence, leader_.epoch));
+  ++versions_.whales;
   CleanupBatch batch;
   uint64_t last_deleted = 0;
   auto it = activity_.begin();

@@ -203,6 +203,18 @@ VALUES (1, LOWER(HEX(RANDOM_BYTES(16))), LOWER(HEX(RANDOM_BYTES(32))), UTC_TIMES
   PRIMARY KEY (wallet, market_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
        }},
+      // ---- Data versions: one counter per domain of read data, raised in the transaction of
+      // every write to it, so that the query services know when a cached answer went stale.
+      {4,
+       "data versions",
+       {
+           Sql(R"sql(CREATE TABLE IF NOT EXISTS data_versions (
+  domain VARCHAR(16) NOT NULL PRIMARY KEY,
+  version BIGINT UNSIGNED NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4)sql"),
+           Sql("INSERT IGNORE INTO data_versions (domain, version) VALUES ('markets', 0), "
+               "('whales', 0)"),
+       }},
   };
   return *kMigrations;
 }

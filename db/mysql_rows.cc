@@ -209,4 +209,15 @@ absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence) {
   return CheckFence(fence, epoch);
 }
 
+absl::Status BumpDataVersion(MySqlConnection& c, DataDomain domain) {
+  sql::PreparedStatement& ps =
+      c.Prepare("UPDATE data_versions SET version = version + 1 WHERE domain = ?");
+  ps.setString(1, domain == DataDomain::kMarkets ? "markets" : "whales");
+  if (ps.executeUpdate() != 1) {
+    return absl::FailedPreconditionError(
+        "data_versions has no row for a domain: the schema was not set up by this whaled");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace whalefeed::db

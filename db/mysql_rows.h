@@ -75,6 +75,13 @@ absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c);
 // writers of activity serialise on the lock, so sequence order is commit order.
 absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence);
 
+// The rows of data_versions (Store::GetDataVersions).
+enum class DataDomain { kMarkets, kWhales };
+// Raises `domain`'s version in the transaction on `c`: every write of the domain's data calls it,
+// so the change and the new version commit together. Writers take the version row before any row
+// of the data itself (after the leader row when they hold it), always in that order.
+absl::Status BumpDataVersion(MySqlConnection& c, DataDomain domain);
+
 }  // namespace whalefeed::db
 
 #endif  // WHALEFEED_DB_MYSQL_ROWS_H_

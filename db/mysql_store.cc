@@ -192,6 +192,7 @@ absl::StatusOr<UpsertMarketsResult> MySqlStore::UpsertMarkets(const Fence& fence
         pool_.RunInTransaction("upserting markets", [&](MySqlConnection& c) -> absl::Status {
           batch = {};
           RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+          RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kMarkets));
           std::vector<int64_t> ids;
           for (size_t i = begin; i < end; ++i) ids.push_back(checked[i].market_id);
           ASSIGN_OR_RETURN(
@@ -304,6 +305,7 @@ absl::StatusOr<Whale> MySqlStore::TrackWhale(absl::string_view wallet, absl::str
   Whale result;
   RETURN_IF_ERROR(
       pool_.RunInTransaction("tracking a whale", [&](MySqlConnection& c) -> absl::Status {
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         absl::StatusOr<Whale> existing = LoadWhale(c, normalized, /*for_update=*/true);
         if (existing.ok()) {
           sql::PreparedStatement& ps = c.Prepare(
@@ -337,6 +339,7 @@ absl::StatusOr<Whale> MySqlStore::UntrackWhale(absl::string_view wallet) {
   Whale result;
   RETURN_IF_ERROR(
       pool_.RunInTransaction("untracking a whale", [&](MySqlConnection& c) -> absl::Status {
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         RETURN_IF_ERROR(LoadWhale(c, normalized, /*for_update=*/true).status());
         sql::PreparedStatement& ps =
             c.Prepare("UPDATE whales SET tracked = FALSE WHERE wallet = ?");
@@ -392,6 +395,7 @@ absl::StatusOr<IngestResult> MySqlStore::IngestActivities(const Fence& fence,
         // Serialises activity commits on the leader row, so that sequence order is commit order and
         // the rows after `before` below are exactly this transaction's.
         RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         ASSIGN_OR_RETURN(Whale whale, LoadWhale(c, normalized, /*for_update=*/true));
         uint64_t before = 0;
         {
@@ -470,6 +474,31 @@ absl::StatusOr<uint64_t> MySqlStore::GetLatestSequence() {
     return absl::OkStatus();
   }));
   return latest;
+}
+
+absl::StatusOr<DataVersions> MySqlStore::GetDataVersions() {
+  DataVersions versions;
+  RETURN_IF_ERROR(pool_.Run("reading data versions", [&](MySqlConnection& c) -> absl::Status {
+    std::unique_ptr<sql::ResultSet> rs(
+        c.Prepare("SELECT domain, version FROM data_versions").executeQuery());
+    int seen = 0;
+    while (rs->next()) {
+      const std::string domain = rs->getString(1);
+      if (domain == "markets") {
+        versions.markets = rs->getUInt64(2);
+        ++seen;
+      } else if (domain == "whales") {
+        versions.whales = rs->getUInt64(2);
+        ++seen;
+      }
+    }
+    if (seen != 2) {
+      return absl::FailedPreconditionError(
+          "data_versions lacks a domain: the schema was not set up by this whaled");
+    }
+    return absl::OkStatus();
+  }));
+  return versions;
 }
 
 absl::StatusOr<int64_t> MySqlStore::StartSyncRun(const Fence& fence, SyncJob job,

@@ -114,6 +114,8 @@ class MySqlStore final : public Store {
                                                      int limit) override;
   absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
                                            int limit) override;
+  // ---- Data versions (mysql_store.cc) ----
+  absl::StatusOr<DataVersions> GetDataVersions() override;
 
  private:
   explicit MySqlStore(MySqlStoreOptions options);

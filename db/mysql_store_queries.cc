@@ -574,6 +574,7 @@ absl::Status MySqlStore::UpsertWhaleStats(const Fence& fence, absl::Span<const W
   if (checked.empty()) return absl::OkStatus();
   return pool_.RunInTransaction("storing whale stats", [&](MySqlConnection& c) -> absl::Status {
     RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+    RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
     for (size_t begin = 0; begin < checked.size(); begin += kStatsBatch) {
       const size_t count = std::min(kStatsBatch, checked.size() - begin);
       const size_t rows = InListSize(count);
@@ -632,6 +633,7 @@ absl::Status MySqlStore::UpsertMarketWhaleFlow(const Fence& fence,
   if (checked.empty()) return absl::OkStatus();
   return pool_.RunInTransaction("storing market whale flow", [&](MySqlConnection& c) {
     RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+    RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kMarkets));
     for (size_t begin = 0; begin < checked.size(); begin += kStatsBatch) {
       const size_t count = std::min(kStatsBatch, checked.size() - begin);
       const size_t rows = InListSize(count);

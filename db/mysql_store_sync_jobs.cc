@@ -117,6 +117,7 @@ absl::StatusOr<int64_t> MySqlStore::AddToAllTimeStats(const Fence& fence, absl::
       pool().RunInTransaction("adding to all-time stats", [&](MySqlConnection& c) -> absl::Status {
         counted = 0;
         RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         uint64_t from = 0;
         {
           sql::PreparedStatement& ps = c.Prepare(
@@ -201,6 +202,7 @@ absl::StatusOr<int64_t> MySqlStore::RecomputeWindowStats(const Fence& fence, abs
       pool().RunInTransaction("recomputing window stats", [&](MySqlConnection& c) -> absl::Status {
         written = 0;
         RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         sql::PreparedStatement& clear =
             c.Prepare("DELETE FROM whale_stats WHERE window_kind IN (?, ?, ?)");
         clear.setInt(1, static_cast<int>(StatsWindow::k24h));
@@ -234,6 +236,7 @@ absl::StatusOr<int64_t> MySqlStore::RecomputeMarketWhaleFlow(const Fence& fence,
   RETURN_IF_ERROR(pool().RunInTransaction(
       "recomputing market whale flow", [&](MySqlConnection& c) -> absl::Status {
         RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kMarkets));
         c.Prepare("DELETE FROM market_whale_flow").executeUpdate();
         sql::PreparedStatement& ps = c.Prepare(
             "INSERT INTO market_whale_flow (market_id, outcome, buy_volume_usd, sell_volume_usd, "
@@ -300,6 +303,7 @@ absl::StatusOr<CleanupBatch> MySqlStore::DeleteExpiredActivity(const Fence& fenc
         // The leader row lock also keeps ingest out for the length of this short transaction, so
         // the prefix read here is the prefix deleted.
         RETURN_IF_ERROR(LockLeaderRowAndCheck(c, fence));
+        RETURN_IF_ERROR(BumpDataVersion(c, DataDomain::kWhales));
         uint64_t last_deleted = 0;
         {
           sql::PreparedStatement& ps = c.Prepare(

@@ -424,6 +424,16 @@ struct ActivityPage {
 // End of the read API's types.
 // ---------------------------------------------------------------------------------------------
 
+// The change counters of Store::GetDataVersions.
+struct DataVersions {
+  uint64_t markets = 0;
+  uint64_t whales = 0;
+  friend bool operator==(const DataVersions& a, const DataVersions& b) {
+    return a.markets == b.markets && a.whales == b.whales;
+  }
+  friend bool operator!=(const DataVersions& a, const DataVersions& b) { return !(a == b); }
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -595,6 +605,19 @@ class Store {
   // runs taken before it (leader-only). Returns how many rows went.
   virtual absl::StatusOr<int64_t> PruneSyncHistory(const Fence& fence, absl::Time before,
                                                    int limit) = 0;
+
+  // ---- Data versions: what lets a reader cache answers and know when they went stale ----
+  // The versions now. Each counter rises in the very transaction of every write that can change
+  // an answer of its reads, so a reader that saw version V and sees V again knows no such write
+  // committed in between:
+  //   markets: ListMarketEntries, GetMarketEntry (UpsertMarkets, UpsertMarketWhaleFlow,
+  //            RecomputeMarketWhaleFlow);
+  //   whales:  ListWhaleEntries, GetWhale, GetWhaleStats, ListRecentActivity (TrackWhale,
+  //            UntrackWhale, IngestActivities, UpsertWhaleStats, AddToAllTimeStats,
+  //            RecomputeWindowStats, DeleteExpiredActivity).
+  // UNAVAILABLE when the database is.
+  virtual absl::StatusOr<DataVersions> GetDataVersions() = 0;
+  // ---- end of Data versions ----
 };
 
 }  // namespace whalefeed::db

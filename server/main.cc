@@ -28,6 +28,7 @@
 #include "db/dsn.h"
 #include "db/mysql_store.h"
 #include "server/admin_auth.h"
+#include "server/answer_cache.h"
 #include "server/feed_hub.h"
 #include "server/feed_service.h"
 #include "server/health_prober.h"
@@ -99,8 +100,12 @@ ABSL_FLAG(whalefeed::SecretFlag, admin_token, {},
           "says \"(set)\"); prefer the variable WHALEFEED_ADMIN_TOKEN to the flag, which other "
           "users of the machine can see");
 ABSL_FLAG(absl::Duration, market_cache_ttl, absl::Seconds(2),
-          "how long a market or a ListMarkets page read from the database is served from memory "
-          "(no answer is older than this); 0 disables the cache");
+          "staleness bound of the GetMarket / ListMarkets cache: an answer is served from memory "
+          "while the markets are unchanged, and a change is served by every call that starts this "
+          "long after its commit; 0 disables the cache");
+ABSL_FLAG(absl::Duration, whale_cache_ttl, absl::Seconds(2),
+          "staleness bound of the GetWhale / ListWhales cache, as --market_cache_ttl for whales, "
+          "their stats and activity; 0 disables the cache");
 
 // ---- Sync control flags ----
 ABSL_FLAG(std::string, replica_id, "",
@@ -150,7 +155,7 @@ constexpr const char* kEnvFlags[] = {
     "listen",           "mysql_dsn",    "opinion_base_url",    "health_probe_interval",
     "shutdown_timeout", "db_pool_size", "db_pool_wait_timeout",
     // Query services.
-    "admin_token", "market_cache_ttl",
+    "admin_token", "market_cache_ttl", "whale_cache_ttl",
     // The whale feed.
     "feed_tail_interval", "max_streams", "feed_buffer_bytes",
     // Sync control.
@@ -269,6 +274,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_market_cache_ttl) < absl::ZeroDuration()) {
     Die("--market_cache_ttl must not be negative");
   }
+  if (absl::GetFlag(FLAGS_whale_cache_ttl) < absl::ZeroDuration()) {
+    Die("--whale_cache_ttl must not be negative");
+  }
   // The whale feed
   if (absl::GetFlag(FLAGS_feed_tail_interval) <= absl::ZeroDuration()) {
     Die("--feed_tail_interval must be positive");
@@ -339,13 +347,24 @@ int main(int argc, char** argv) {
   whalefeed::server::HealthProber prober(
       mysql, [mysql] { return mysql->PrepareDatabase(); }, &health, &clock, prober_options);
 
-  // Query services: markets (with a bounded-staleness cache) and whales (admin calls checked
-  // against --admin_token).
+  // Query services: markets and whales, each with a cache of answers kept while the data versions
+  // (read every half staleness bound) are unchanged; admin calls checked against --admin_token.
   whalefeed::server::AdminAuth admin_auth(absl::GetFlag(FLAGS_admin_token).value);
   whalefeed::server::MarketServiceOptions market_options;
   market_options.cache_ttl = absl::GetFlag(FLAGS_market_cache_ttl);
-  whalefeed::server::MarketService market_service(mysql, &clock, market_options);
-  whalefeed::server::WhaleService whale_service(mysql, &clock, &admin_auth);
+  whalefeed::server::WhaleServiceOptions whale_options;
+  whale_options.cache_ttl = absl::GetFlag(FLAGS_whale_cache_ttl);
+  absl::Duration version_interval = absl::ZeroDuration();  // no cache: no reads
+  for (absl::Duration ttl : {market_options.cache_ttl, whale_options.cache_ttl}) {
+    if (ttl > absl::ZeroDuration() &&
+        (version_interval == absl::ZeroDuration() || ttl / 2 < version_interval)) {
+      version_interval = ttl / 2;
+    }
+  }
+  whalefeed::server::DataVersionWatcher data_versions(mysql, &clock, version_interval);
+  whalefeed::server::MarketService market_service(mysql, &clock, &data_versions, market_options);
+  whalefeed::server::WhaleService whale_service(mysql, &clock, &data_versions, &admin_auth,
+                                                whale_options);
 
   // The whale feed: every replica tails the activity table; on the leader the whale-trades job's
   // commits also wake it at once (on_commit below).

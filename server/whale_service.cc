@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "db/filter.h"
 #include "server/convert.h"
@@ -22,6 +23,25 @@ absl::StatusOr<db::StatsWindow> RequestWindow(v1::StatsWindow window) {
   return static_cast<db::StatsWindow>(window);
 }
 
+// The fingerprint a ListWhales page token is bound to: its filter, order and window.
+std::string ListFingerprint(const db::Filter& filter, const db::WhaleOrder& order,
+                            db::StatsWindow window) {
+  return QueryFingerprint({"ListWhales", filter.Canonical(), db::OrderText(order),
+                           absl::StrCat(static_cast<int>(window))});
+}
+
+// GetWhale's recent_activity_limit with its default applied and its maximum enforced.
+absl::StatusOr<int> RecentActivityLimit(const v1::GetWhaleRequest& request) {
+  if (request.recent_activity_limit() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recent_activity_limit: ", request.recent_activity_limit(),
+                     " is negative (0 means the default, ", kDefaultRecentActivity, ")"));
+  }
+  return request.recent_activity_limit() == 0
+             ? kDefaultRecentActivity
+             : std::min(request.recent_activity_limit(), kMaxRecentActivity);
+}
+
 template <typename Response>
 grpc::Status Answer(absl::StatusOr<Response> result, grpc::ServerContext* context,
                     Response* response) {
@@ -32,9 +52,23 @@ grpc::Status Answer(absl::StatusOr<Response> result, grpc::ServerContext* contex
 
 }  // namespace
 
-WhaleService::WhaleService(db::Store* store, const Clock* clock, const AdminAuth* admin_auth,
-                           WhaleServiceOptions options)
-    : store_(store), clock_(clock), admin_auth_(admin_auth), options_(options), keys_(store) {}
+WhaleService::WhaleService(db::Store* store, const Clock* clock, DataVersionWatcher* versions,
+                           const AdminAuth* admin_auth, WhaleServiceOptions options)
+    : store_(store),
+      clock_(clock),
+      admin_auth_(admin_auth),
+      versions_(versions),
+      options_(options),
+      keys_(store),
+      cache_(clock, versions, DataDomain::kWhales, options.cache_ttl, options.max_cached_entries),
+      readers_(options.database_threads, options.max_queued_reads) {}
+
+void WhaleService::ReadVersionsAfterWrite() {
+  // A failure leaves the old versions to age out of the bound: the write itself succeeded.
+  if (absl::Status s = versions_->Refresh(); !s.ok()) {
+    WF_LOG(WARNING) << "whale service: reading the data versions after a write: " << s;
+  }
+}
 
 absl::StatusOr<v1::Whale> WhaleService::WhaleWithStats(const db::Whale& whale) {
   v1::Whale out;
@@ -44,14 +78,46 @@ absl::StatusOr<v1::Whale> WhaleService::WhaleWithStats(const db::Whale& whale) {
   return out;
 }
 
-absl::StatusOr<v1::ListWhalesResponse> WhaleService::List(const v1::ListWhalesRequest& request) {
+absl::StatusOr<std::string> WhaleService::ListKey(const v1::ListWhalesRequest& request) const {
   ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const db::StatsWindow window, RequestWindow(request.window()));
   ASSIGN_OR_RETURN(const db::Filter filter, db::ParseWhaleFilter(request.filter()));
   ASSIGN_OR_RETURN(const db::WhaleOrder order, db::ParseWhaleOrder(request.order_by()));
-  const std::string fingerprint =
-      QueryFingerprint({"ListWhales", filter.Canonical(), db::OrderText(order),
-                        absl::StrCat(static_cast<int>(window))});
+  const std::string fingerprint = ListFingerprint(filter, order, window);
+  // A page is kept only after its token decoded under this fingerprint: the same text is the same
+  // valid token.
+  return PageAnswerKey(fingerprint, request.page_token(), page_size);
+}
+
+absl::StatusOr<std::string> WhaleService::GetKey(const v1::GetWhaleRequest& request) {
+  ASSIGN_OR_RETURN(const std::string wallet, db::NormalizeWallet(request.wallet(), "wallet"));
+  ASSIGN_OR_RETURN(const int limit, RecentActivityLimit(request));
+  return absl::StrCat("whale\n", wallet, "\n", limit);
+}
+
+absl::StatusOr<grpc::Slice> WhaleService::ListAnswer(const v1::ListWhalesRequest& request) {
+  ASSIGN_OR_RETURN(const std::string key, ListKey(request));
+  return cache_.GetOrRead(key, [&]() -> absl::StatusOr<grpc::Slice> {
+    ASSIGN_OR_RETURN(const v1::ListWhalesResponse response, ReadList(request));
+    return SerializeAnswer(response);
+  });
+}
+
+absl::StatusOr<grpc::Slice> WhaleService::GetAnswer(const v1::GetWhaleRequest& request) {
+  ASSIGN_OR_RETURN(const std::string key, GetKey(request));
+  return cache_.GetOrRead(key, [&]() -> absl::StatusOr<grpc::Slice> {
+    ASSIGN_OR_RETURN(const v1::GetWhaleResponse response, ReadWhale(request));
+    return SerializeAnswer(response);
+  });
+}
+
+absl::StatusOr<v1::ListWhalesResponse> WhaleService::ReadList(
+    const v1::ListWhalesRequest& request) {
+  ASSIGN_OR_RETURN(const int page_size, EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const db::StatsWindow window, RequestWindow(request.window()));
+  ASSIGN_OR_RETURN(const db::Filter filter, db::ParseWhaleFilter(request.filter()));
+  ASSIGN_OR_RETURN(const db::WhaleOrder order, db::ParseWhaleOrder(request.order_by()));
+  const std::string fingerprint = ListFingerprint(filter, order, window);
   ASSIGN_OR_RETURN(const QueryKeys::Keys* keys, keys_.Get());
   ASSIGN_OR_RETURN(const PagePosition position,
                    DecodePagePosition(keys->codec, request.page_token(), fingerprint));
@@ -75,22 +141,29 @@ absl::StatusOr<v1::ListWhalesResponse> WhaleService::List(const v1::ListWhalesRe
   return response;
 }
 
-absl::StatusOr<v1::GetWhaleResponse> WhaleService::Get(const v1::GetWhaleRequest& request) {
+absl::StatusOr<v1::GetWhaleResponse> WhaleService::ReadWhale(const v1::GetWhaleRequest& request) {
   ASSIGN_OR_RETURN(const std::string wallet, db::NormalizeWallet(request.wallet(), "wallet"));
-  if (request.recent_activity_limit() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("recent_activity_limit: ", request.recent_activity_limit(),
-                     " is negative (0 means the default, ", kDefaultRecentActivity, ")"));
-  }
-  const int limit = request.recent_activity_limit() == 0
-                        ? kDefaultRecentActivity
-                        : std::min(request.recent_activity_limit(), kMaxRecentActivity);
+  ASSIGN_OR_RETURN(const int limit, RecentActivityLimit(request));
   ASSIGN_OR_RETURN(const db::Whale whale, store_->GetWhale(wallet));
   v1::GetWhaleResponse response;
   ASSIGN_OR_RETURN(*response.mutable_whale(), WhaleWithStats(whale));
   ASSIGN_OR_RETURN(const std::vector<db::Activity> recent,
                    store_->ListRecentActivity(wallet, limit));
   for (const db::Activity& a : recent) ToProto(a, whale.label, response.add_recent_activity());
+  return response;
+}
+
+absl::StatusOr<v1::ListWhalesResponse> WhaleService::List(const v1::ListWhalesRequest& request) {
+  ASSIGN_OR_RETURN(const grpc::Slice answer, ListAnswer(request));
+  v1::ListWhalesResponse response;
+  RETURN_IF_ERROR(ParseAnswer(answer, &response));
+  return response;
+}
+
+absl::StatusOr<v1::GetWhaleResponse> WhaleService::Get(const v1::GetWhaleRequest& request) {
+  ASSIGN_OR_RETURN(const grpc::Slice answer, GetAnswer(request));
+  v1::GetWhaleResponse response;
+  RETURN_IF_ERROR(ParseAnswer(answer, &response));
   return response;
 }
 
@@ -129,16 +202,22 @@ absl::StatusOr<v1::ListWhaleActivityResponse> WhaleService::ListActivity(
   return response;
 }
 
-grpc::Status WhaleService::ListWhales(grpc::ServerContext* context,
-                                      const v1::ListWhalesRequest* request,
-                                      v1::ListWhalesResponse* response) {
-  return Answer(List(*request), context, response);
+grpc::ServerUnaryReactor* WhaleService::ListWhales(grpc::CallbackServerContext* context,
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  return ServeCachedCall<v1::ListWhalesRequest>(
+      context, *request, response, "ListWhales", cache_, readers_,
+      [this](const v1::ListWhalesRequest& r) { return ListKey(r); },
+      [this](const v1::ListWhalesRequest& r) { return ListAnswer(r); });
 }
 
-grpc::Status WhaleService::GetWhale(grpc::ServerContext* context,
-                                    const v1::GetWhaleRequest* request,
-                                    v1::GetWhaleResponse* response) {
-  return Answer(Get(*request), context, response);
+grpc::ServerUnaryReactor* WhaleService::GetWhale(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return ServeCachedCall<v1::GetWhaleRequest>(
+      context, *request, response, "GetWhale", cache_, readers_,
+      [](const v1::GetWhaleRequest& r) { return GetKey(r); },
+      [this](const v1::GetWhaleRequest& r) { return GetAnswer(r); });
 }
 
 grpc::Status WhaleService::ListWhaleActivity(grpc::ServerContext* context,
@@ -156,6 +235,7 @@ grpc::Status WhaleService::TrackWhale(grpc::ServerContext* context,
     ASSIGN_OR_RETURN(
         const db::Whale whale,
         store_->TrackWhale(wallet, request->label(), db::WhaleSource::kApi, clock_->Now()));
+    ReadVersionsAfterWrite();
     return WhaleWithStats(whale);
   };
   return Answer(track(), context, response);
@@ -168,6 +248,7 @@ grpc::Status WhaleService::UntrackWhale(grpc::ServerContext* context,
     RETURN_IF_ERROR(admin_auth_->Check(*context));
     ASSIGN_OR_RETURN(const std::string wallet, db::NormalizeWallet(request->wallet(), "wallet"));
     ASSIGN_OR_RETURN(const db::Whale whale, store_->UntrackWhale(wallet));
+    ReadVersionsAfterWrite();
     return WhaleWithStats(whale);
   };
   return Answer(untrack(), context, response);

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 #include "db/filter.h"
 #include "tests/testing/status_matchers.h"
 
@@ -1496,6 +1497,102 @@ TEST_P(StoreContractTest, PruneSyncHistoryDeletesOnlyOldEndedRuns) {
   EXPECT_EQ(jobs[1].latest.run_id, running);
   EXPECT_THAT(store().PruneSyncHistory(Fence{fence().epoch + 1}, kT0, 1),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// ---- Data versions ----
+
+// Every write of a domain's data raises that domain's version, and only that one; reads and
+// refused writes raise nothing. A writer that forgot to raise it would let a cached answer outlive
+// the data it was read from.
+TEST_P(StoreContractTest, EveryWriteRaisesTheVersionOfItsDomainAndNothingElseDoes) {
+  const std::string w = Wallet(61);
+  ASSERT_OK_AND_ASSIGN(DataVersions last, store().GetDataVersions());
+  // What `write` did to the versions: the domains it raised, by how much each.
+  auto raised = [&](const char* what, const std::function<absl::Status()>& write, int markets,
+                    int whales) {
+    SCOPED_TRACE(what);
+    ASSERT_OK(write());
+    ASSERT_OK_AND_ASSIGN(const DataVersions now, store().GetDataVersions());
+    EXPECT_EQ(now.markets - last.markets, static_cast<uint64_t>(markets));
+    EXPECT_EQ(now.whales - last.whales, static_cast<uint64_t>(whales));
+    last = now;
+  };
+  const absl::Time t = kT0 + absl::Hours(1);
+  raised(
+      "UpsertMarkets",
+      [&] { return store().UpsertMarkets(fence(), {BinaryMarket(7)}, t).status(); }, 1, 0);
+  raised(
+      "UpsertMarketWhaleFlow",
+      [&] {
+        MarketWhaleFlow flow;
+        flow.market_id = 7;
+        flow.outcome = Outcome::kYes;
+        flow.buy_volume_usd = "10";
+        flow.sell_volume_usd = "0";
+        return store().UpsertMarketWhaleFlow(fence(), {flow}, t);
+      },
+      1, 0);
+  raised(
+      "RecomputeMarketWhaleFlow",
+      [&] { return store().RecomputeMarketWhaleFlow(fence(), t).status(); }, 1, 0);
+  raised(
+      "TrackWhale", [&] { return store().TrackWhale(w, "Fund", WhaleSource::kApi, kT0).status(); },
+      0, 1);
+  raised(
+      "IngestActivities",
+      [&] {
+        return store().IngestActivities(fence(), w, {Trade(w, 1, t)}, Poll(t, 1), t).status();
+      },
+      0, 1);
+  raised(
+      "IngestActivities of nothing new (the poll state still moves)",
+      [&] {
+        return store().IngestActivities(fence(), w, {}, Poll(t + absl::Minutes(1), 1), t).status();
+      },
+      0, 1);
+  raised(
+      "AddToAllTimeStats", [&] { return store().AddToAllTimeStats(fence(), w, t).status(); }, 0, 1);
+  raised(
+      "RecomputeWindowStats", [&] { return store().RecomputeWindowStats(fence(), t).status(); }, 0,
+      1);
+  raised(
+      "UpsertWhaleStats",
+      [&] { return store().UpsertWhaleStats(fence(), {Stats(w, StatsWindow::k30d, "5", 1)}, t); },
+      0, 1);
+  raised(
+      "DeleteExpiredActivity",
+      [&] { return store().DeleteExpiredActivity(fence(), t + Days(1), 10).status(); }, 0, 1);
+  raised(
+      "UntrackWhale", [&] { return store().UntrackWhale(w).status(); }, 0, 1);
+
+  // Reads and writes of other data raise nothing.
+  raised(
+      "reads and sync bookkeeping",
+      [&]() -> absl::Status {
+        MarketQuery markets;
+        markets.limit = 10;
+        RETURN_IF_ERROR(store().ListMarketEntries(markets).status());
+        RETURN_IF_ERROR(store().GetMarketEntry(7).status());
+        WhaleQuery whales;
+        whales.limit = 10;
+        RETURN_IF_ERROR(store().ListWhaleEntries(whales).status());
+        RETURN_IF_ERROR(store().GetWhaleStats(w).status());
+        RETURN_IF_ERROR(store().ListRecentActivity(w, 10).status());
+        ASSIGN_OR_RETURN(const int64_t run,
+                         store().StartSyncRun(fence(), SyncJob::kMarkets, "contract-test", t));
+        RETURN_IF_ERROR(store().FinishSyncRun(fence(), run, RunStatus::kCompleted, 0, "", t));
+        return store().RequestSyncRun(SyncJob::kStats, t).status();
+      },
+      0, 0);
+
+  // A refused write changes nothing, its version included.
+  ASSERT_OK(store().AdvanceLeaderEpoch("another", t).status());
+  EXPECT_THAT(store().UpsertMarkets(fence(), {BinaryMarket(8)}, t),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store().IngestActivities(fence(), w, {Trade(w, 2, t)}, Poll(t, 2), t),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store().UntrackWhale(Wallet(62)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().GetDataVersions(), IsOkAndHolds(last));
 }
 
 }  // namespace

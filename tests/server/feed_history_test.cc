@@ -322,7 +322,8 @@ TEST_F(FeedHistoryTest, ListThenWatchFromItsTokenContinuesWithNoGapAndNoOverlap)
   // ListWhaleActivity through its generated stub, on the leader's store.
   RealClock clock;
   AdminAuth admin_auth("");
-  WhaleService whale_service(&leader_->store(), &clock, &admin_auth);
+  DataVersionWatcher versions(&leader_->store(), &clock, absl::ZeroDuration());
+  WhaleService whale_service(&leader_->store(), &clock, &versions, &admin_auth);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

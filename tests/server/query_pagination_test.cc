@@ -109,8 +109,13 @@ class QueryPaginationTest : public ::testing::Test {
 
     MarketServiceOptions market_options;
     market_options.cache_ttl = absl::ZeroDuration();  // every page from the database
-    market_service_ = std::make_unique<MarketService>(store_.get(), &clock_, market_options);
-    whale_service_ = std::make_unique<WhaleService>(store_.get(), &clock_, &admin_auth_);
+    WhaleServiceOptions whale_options;
+    whale_options.cache_ttl = absl::ZeroDuration();
+    versions_ = std::make_unique<DataVersionWatcher>(store_.get(), &clock_, absl::ZeroDuration());
+    market_service_ =
+        std::make_unique<MarketService>(store_.get(), &clock_, versions_.get(), market_options);
+    whale_service_ = std::make_unique<WhaleService>(store_.get(), &clock_, versions_.get(),
+                                                    &admin_auth_, whale_options);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(market_service_.get());
@@ -207,6 +212,7 @@ class QueryPaginationTest : public ::testing::Test {
   db::FeedMeta feed_id_;
   RealClock clock_;
   AdminAuth admin_auth_{""};
+  std::unique_ptr<DataVersionWatcher> versions_;
   std::unique_ptr<MarketService> market_service_;
   std::unique_ptr<WhaleService> whale_service_;
   int port_ = 0;

@@ -174,8 +174,10 @@ class QueryServicesTest : public ::testing::Test {
   db::InMemoryStore store_{kFeedId};
   FakeClock clock_{kT0};
   AdminAuth admin_auth_{kAdminToken};
-  MarketService market_service_{&store_, &clock_};
-  WhaleService whale_service_{&store_, &clock_, &admin_auth_};
+  // Read by hand (no thread): a test that writes behind the services' back says when.
+  DataVersionWatcher versions_{&store_, &clock_, absl::ZeroDuration()};
+  MarketService market_service_{&store_, &clock_, &versions_};
+  WhaleService whale_service_{&store_, &clock_, &versions_, &admin_auth_};
   db::Fence fence_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
@@ -446,7 +448,7 @@ TEST_F(QueryServicesTest, AdminCallsNeedTheAdminToken) {
 
 TEST_F(QueryServicesTest, ServerWithoutAnAdminTokenRefusesAdminCalls) {
   AdminAuth none("");
-  WhaleService service(&store_, &clock_, &none);
+  WhaleService service(&store_, &clock_, &versions_, &none);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -621,10 +623,11 @@ TEST_F(QueryServicesTest, StoreDownIsUnavailable) {
   EXPECT_EQ(GetMarket(4, &market).code, grpc::StatusCode::OK);
 }
 
-// ---- the market cache -------------------------------------------------------------------------
+// ---- the answer caches -------------------------------------------------------------------------
 
 TEST_F(QueryServicesTest, AChangedMarketIsServedWithinTheCacheBound) {
   ASSERT_NO_FATAL_FAILURE(Seed());
+  ASSERT_OK(versions_.Refresh());
   const absl::Duration ttl = MarketServiceOptions{}.cache_ttl;
   v1::Market market;
   ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
@@ -635,24 +638,101 @@ TEST_F(QueryServicesTest, AChangedMarketIsServedWithinTheCacheBound) {
   ASSERT_EQ(ListMarkets(list, &page).code, grpc::StatusCode::OK);
   EXPECT_EQ(page.markets(1).volume_24h(), "20");
 
-  db::Market changed = Binary(2, "777");
-  ASSERT_OK(store_.UpsertMarkets(fence_, {changed}, kT0 + absl::Seconds(1)).status());
-  // Within the bound the answer may come from memory (this one does: nothing was read again).
+  // Committed at T; the versions were last read before it.
+  ASSERT_OK(store_.UpsertMarkets(fence_, {Binary(2, "777")}, kT0 + absl::Seconds(1)).status());
+  // Until the versions are read again (every ttl / 2 in whaled), the answer may come from memory:
+  // this one does, nothing was read again.
   clock_.Advance(ttl / 2);
   ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
   EXPECT_EQ(market.volume_24h(), "20");
-  // Once the bound has passed since the read, the change is served, by both calls.
-  clock_.Advance(ttl - ttl / 2);
+  // A read of the versions that began after T sees the change: both calls serve it.
+  ASSERT_OK(versions_.Refresh());
   ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
   EXPECT_EQ(market.volume_24h(), "777");
   ASSERT_EQ(ListMarkets(list, &page).code, grpc::StatusCode::OK);
   EXPECT_EQ(page.markets(1).volume_24h(), "777");
-  // Served from memory, a cached answer survives the database going down within the bound...
-  store_.SetAvailable(false);
+  // Without any read of the versions, nothing is served from memory past the bound: the change
+  // is read from the database however stale the versions are.
+  ASSERT_OK(store_.UpsertMarkets(fence_, {Binary(2, "888")}, kT0 + absl::Seconds(2)).status());
+  clock_.Advance(ttl);
   ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
-  // ...and never past it.
+  EXPECT_EQ(market.volume_24h(), "888");
+  // ...and that answer was not kept under the old versions: once they are read, it is the one
+  // served from memory, with the database down, until the bound passes again.
+  ASSERT_OK(versions_.Refresh());
+  ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
+  store_.SetAvailable(false);
+  EXPECT_FALSE(versions_.Refresh().ok());
+  ASSERT_EQ(GetMarket(2, &market).code, grpc::StatusCode::OK);
+  EXPECT_EQ(market.volume_24h(), "888");
   clock_.Advance(ttl);
   EXPECT_EQ(GetMarket(2, &market).code, grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(QueryServicesTest, AnUnchangedAnswerIsReadOnceHoweverLongItIsAskedFor) {
+  ASSERT_NO_FATAL_FAILURE(Seed());
+  ASSERT_OK(versions_.Refresh());
+  const absl::Duration ttl = MarketServiceOptions{}.cache_ttl;
+  v1::Market market;
+  ASSERT_EQ(GetMarket(3, &market).code, grpc::StatusCode::OK);
+  v1::GetWhaleRequest get;
+  get.set_wallet(Wallet(1));
+  v1::GetWhaleResponse whale;
+  ASSERT_EQ(GetWhale(get, &whale).code, grpc::StatusCode::OK);
+  // Many bounds later, with the versions read all along and no write...
+  for (int i = 0; i < 20; ++i) {
+    clock_.Advance(ttl / 2);
+    ASSERT_OK(versions_.Refresh());
+  }
+  // ...the answers were never read again: they are served with the database down.
+  store_.SetAvailable(false);
+  v1::Market again;
+  ASSERT_EQ(GetMarket(3, &again).code, grpc::StatusCode::OK);
+  EXPECT_EQ(again.SerializeAsString(), market.SerializeAsString());
+  v1::GetWhaleResponse whale_again;
+  ASSERT_EQ(GetWhale(get, &whale_again).code, grpc::StatusCode::OK);
+  EXPECT_EQ(whale_again.SerializeAsString(), whale.SerializeAsString());
+  // A market never asked for is not.
+  EXPECT_EQ(GetMarket(4, &again).code, grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(QueryServicesTest, WhaleAnswersFollowTheWhalesVersion) {
+  ASSERT_NO_FATAL_FAILURE(Seed());
+  ASSERT_OK(versions_.Refresh());
+  v1::GetWhaleRequest get;
+  get.set_wallet(Wallet(2));
+  v1::GetWhaleResponse whale;
+  ASSERT_EQ(GetWhale(get, &whale).code, grpc::StatusCode::OK);
+  EXPECT_EQ(whale.recent_activity_size(), 0);
+  v1::ListWhalesRequest top;
+  v1::ListWhalesResponse leaderboard;
+  ASSERT_EQ(ListWhales(top, &leaderboard).code, grpc::StatusCode::OK);
+  ASSERT_THAT(leaderboard.whales(), SizeIs(3));
+  EXPECT_EQ(leaderboard.whales(0).wallet(), Wallet(3));
+
+  // The sync ingests a trade of whale 2 and its stats move to the top; markets do not change.
+  ASSERT_OK(store_
+                .IngestActivities(fence_, Wallet(2), {Trade(Wallet(2), 90, db::Origin::kLive)},
+                                  {kT0, kT0 + absl::Minutes(1), 1}, kT0)
+                .status());
+  db::WhaleStats s;
+  s.wallet = Wallet(2);
+  s.window = db::StatsWindow::k24h;
+  s.volume_usd = "999999";
+  s.trade_count = 9;
+  s.computed_time = kT0;
+  ASSERT_OK(store_.UpsertWhaleStats(fence_, {s}, kT0));
+  ASSERT_OK(versions_.Refresh());
+  ASSERT_EQ(GetWhale(get, &whale).code, grpc::StatusCode::OK);
+  EXPECT_EQ(whale.recent_activity_size(), 1);
+  ASSERT_EQ(ListWhales(top, &leaderboard).code, grpc::StatusCode::OK);
+  EXPECT_EQ(leaderboard.whales(0).wallet(), Wallet(2));
+
+  // An admin write through this replica is seen by its next read at once, versions read or not.
+  v1::Whale tracked;
+  ASSERT_EQ(Untrack(kAdminToken, Wallet(2), &tracked).code, grpc::StatusCode::OK);
+  ASSERT_EQ(GetWhale(get, &whale).code, grpc::StatusCode::OK);
+  EXPECT_FALSE(whale.whale().tracked());
 }
 
 TEST(MarketServiceCacheTest, ZeroTtlReadsEveryTime) {
@@ -662,7 +742,8 @@ TEST(MarketServiceCacheTest, ZeroTtlReadsEveryTime) {
   ASSERT_OK(store.UpsertMarkets(fence, {Binary(1, "1")}, kT0).status());
   MarketServiceOptions options;
   options.cache_ttl = absl::ZeroDuration();
-  MarketService service(&store, &clock, options);
+  DataVersionWatcher versions(&store, &clock, absl::ZeroDuration());
+  MarketService service(&store, &clock, &versions, options);
   ASSERT_OK_AND_ASSIGN(v1::Market market, service.Get(1));
   EXPECT_EQ(market.volume_24h(), "1");
   ASSERT_OK(store.UpsertMarkets(fence, {Binary(1, "2")}, kT0).status());
@@ -679,8 +760,10 @@ TEST(MarketServiceCacheTest, MemoryStaysBounded) {
   ASSERT_OK(store.UpsertMarkets(fence, markets, kT0).status());
   MarketServiceOptions options;
   options.max_cached_entries = 8;
-  MarketService service(&store, &clock, options);
+  DataVersionWatcher versions(&store, &clock, absl::ZeroDuration());
+  MarketService service(&store, &clock, &versions, options);
   for (int id = 1; id <= 50; ++id) ASSERT_OK(service.Get(id).status());
+  EXPECT_LE(service.cached_answers(), 8u);
   // Every market is still answered correctly once the cache has been cleared along the way.
   for (int id = 1; id <= 50; ++id) {
     ASSERT_OK_AND_ASSIGN(v1::Market m, service.Get(id));
