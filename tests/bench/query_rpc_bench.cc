@@ -3,8 +3,10 @@
 // - GetMarket, ListMarkets (50 rows), GetWhale, ListWhales (50 rows) served by whaled (a child
 //   process, on a private MariaDB seeded here);
 // - grpc.health.v1.Health/Check on the same whaled: the floor cost of an RPC there;
-// - a bare callback server inside this tool that answers each method with the very bytes whaled
-//   answered it with: the floor cost of carrying that payload.
+// - a bare callback server of this tool's own that answers each method with the very bytes whaled
+//   answered it with: the floor cost of carrying that payload. It runs as a child process
+//   (this binary again, --serve_bytes), as whaled does, so that both sides pay the same process
+//   boundary and scheduling.
 // Every call goes through one generic stub (request bytes prepared once, responses not parsed), so
 // the client's cost is the same for whaled and for the bare server. Each cell keeps `concurrency`
 // calls in flight for --duration and prints QPS, p50 and p99, and the ratios the goals use:
@@ -17,6 +19,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +37,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -53,6 +58,9 @@ ABSL_FLAG(absl::Duration, warmup, absl::Milliseconds(500), "unmeasured time befo
 ABSL_FLAG(std::string, concurrency, "1,16,64", "calls kept in flight, a comma list");
 ABSL_FLAG(int, markets, 2000, "top-level markets seeded (one in eight categorical, 3 children)");
 ABSL_FLAG(int, whales, 500, "whales seeded, each with stats for every window");
+ABSL_FLAG(std::string, serve_bytes, "",
+          "internal: serve the same-bytes floor from this file (lines of method, tab, base64 "
+          "answer), print \"ready PORT\" and run until SIGTERM");
 
 namespace whalefeed::bench {
 namespace {
@@ -134,8 +142,9 @@ absl::Status Seed(db::MySqlStore& store, const testing::TestDatabase& database) 
 }
 
 absl::StatusOr<int> StartWhaled(const std::string& url, std::unique_ptr<testing::Subprocess>* out) {
-  ASSIGN_OR_RETURN(*out, testing::Subprocess::Start(
-                             {WHALED_PATH, "--listen=127.0.0.1:0", "--mysql_dsn=" + url, "--sync_enabled=false"}, {}));
+  ASSIGN_OR_RETURN(*out, testing::Subprocess::Start({WHALED_PATH, "--listen=127.0.0.1:0",
+                                                     "--mysql_dsn=" + url, "--sync_enabled=false"},
+                                                    {}));
   ASSIGN_OR_RETURN(std::string line, (*out)->WaitForLine("listening on", absl::Seconds(60)));
   const size_t colon = line.find(':', line.find("listening on"));
   int port = 0;
@@ -290,6 +299,44 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& target) {
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
+// The floor server's child process: serves the answers in `path` until SIGTERM.
+int ServeBytes(const std::string& path) {
+  // Blocked before gRPC starts its threads, so that only sigwait below takes it.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::map<std::string, std::string> bytes;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t tab = line.find('\t');
+    std::string answer;
+    if (tab == std::string::npos || !absl::Base64Unescape(line.substr(tab + 1), &answer)) {
+      std::fprintf(stderr, "query_rpc_bench: %s: bad line\n", path.c_str());
+      return 1;
+    }
+    bytes[line.substr(0, tab)] = std::move(answer);
+  }
+  SameBytesService service(std::move(bytes));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "query_rpc_bench: the floor server cannot listen\n");
+    return 1;
+  }
+  std::printf("ready %d\n", port);
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return 0;
+}
+
 int Main() {
   auto database = testing::TestDatabase::Create();
   if (!database.ok()) {
@@ -364,12 +411,23 @@ int Main() {
     bytes[rpc.method] = rpc.response;
   }
 
-  SameBytesService bare_service(bytes);
-  grpc::ServerBuilder builder;
+  // The floor server: a child process like whaled, serving the answers written here.
+  const std::string bytes_path = absl::StrCat("/tmp/query_rpc_bench.", getpid(), ".bytes");
+  {
+    std::ofstream out(bytes_path);
+    for (const auto& [method, answer] : bytes)
+      out << method << '\t' << absl::Base64Escape(answer) << '\n';
+  }
+  auto bare = testing::Subprocess::Start({"/proc/self/exe", "--serve_bytes=" + bytes_path});
+  absl::StatusOr<std::string> ready =
+      bare.ok() ? (*bare)->WaitForLine("ready ", absl::Seconds(30)) : bare.status();
+  std::remove(bytes_path.c_str());
   int bare_port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &bare_port);
-  builder.RegisterCallbackGenericService(&bare_service);
-  std::unique_ptr<grpc::Server> bare = builder.BuildAndStart();
+  if (!ready.ok() || !absl::SimpleAtoi(ready->substr(ready->find(' ') + 1), &bare_port)) {
+    std::fprintf(stderr, "query_rpc_bench: the floor server: %s\n",
+                 ready.ok() ? ready->c_str() : ready.status().ToString().c_str());
+    return 1;
+  }
   grpc::GenericStub bare_stub(Channel(absl::StrCat("127.0.0.1:", bare_port)));
 
   std::vector<int> levels;
@@ -382,7 +440,7 @@ int Main() {
 
   std::printf(
       "\nwhaled on loopback, %d markets, %d whales; %s per cell; client and servers share the "
-      "machine\n",
+      "machine; whaled and the floor server are each a process of their own\n",
       absl::GetFlag(FLAGS_markets), absl::GetFlag(FLAGS_whales),
       absl::FormatDuration(duration).c_str());
   std::printf("%-16s %5s %8s | %10s %8s %8s | %10s %8s | %9s %9s\n", "rpc", "conc", "bytes",
@@ -409,7 +467,8 @@ int Main() {
   std::printf(
       "\ngoals: GetMarket >= 0.70x Check (\"vs Check\"); each list >= 0.70x its same-bytes floor "
       "(\"vs floor\")\n");
-  bare->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  (*bare)->Signal(SIGTERM);
+  (void)(*bare)->Wait(absl::Seconds(20));
   whaled->Signal(SIGTERM);
   (void)whaled->Wait(absl::Seconds(20));
   return 0;
@@ -420,5 +479,8 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (!absl::GetFlag(FLAGS_serve_bytes).empty()) {
+    return whalefeed::bench::ServeBytes(absl::GetFlag(FLAGS_serve_bytes));
+  }
   return whalefeed::bench::Main();
 }
