@@ -76,6 +76,18 @@ class DataVersionWatcher {
   std::thread thread_;
 };
 
+// How a query service caches and reads: its cache (see above) and its database readers.
+struct CachedReadOptions {
+  // The staleness bound of the cache; zero disables it.
+  absl::Duration cache_ttl = absl::Seconds(2);
+  // Cached answers, at most this many.
+  size_t max_cached_entries = 8192;
+  // Threads that read from the database on a cache miss, and how many misses may wait for one
+  // (beyond that a call is UNAVAILABLE: retry).
+  int database_threads = 8;
+  size_t max_queued_reads = 10000;
+};
+
 // Which version of DataVersions an AnswerCache follows.
 enum class DataDomain { kMarkets, kWhales };
 

@@ -33,16 +33,7 @@
 
 namespace whalefeed::server {
 
-struct MarketServiceOptions {
-  // The staleness bound of the cache (see above); zero disables it.
-  absl::Duration cache_ttl = absl::Seconds(2);
-  // Cached markets and pages together, at most this many.
-  size_t max_cached_entries = 8192;
-  // Threads that read from the database on a cache miss, and how many misses may wait for one
-  // (beyond that a call is UNAVAILABLE: retry).
-  int database_threads = 8;
-  size_t max_queued_reads = 10000;
-};
+using MarketServiceOptions = CachedReadOptions;
 
 // The service's base: both methods raw, on the callback API.
 using MarketServiceBase = v1::MarketService::WithRawCallbackMethod_ListMarkets<

@@ -37,16 +37,7 @@ namespace whalefeed::server {
 inline constexpr int kDefaultRecentActivity = 20;
 inline constexpr int kMaxRecentActivity = 100;
 
-struct WhaleServiceOptions {
-  // The staleness bound of the ListWhales / GetWhale cache; zero disables it.
-  absl::Duration cache_ttl = absl::Seconds(2);
-  // Cached answers, at most this many.
-  size_t max_cached_entries = 8192;
-  // Threads that read from the database on a cache miss, and how many misses may wait for one
-  // (beyond that a call is UNAVAILABLE: retry).
-  int database_threads = 8;
-  size_t max_queued_reads = 10000;
-};
+using WhaleServiceOptions = CachedReadOptions;
 
 // The service's base: ListWhales and GetWhale raw on the callback API, the rest on the sync API.
 using WhaleServiceBase = v1::WhaleService::WithRawCallbackMethod_ListWhales<

@@ -293,6 +293,25 @@ std::string TokenOf(const FakeWhaled::Call& call) {
   return static_cast<const v1::WatchWhaleActivityRequest&>(*call.request).resume_token();
 }
 
+// Watches from the start until activity `last` arrives, then stops: the causes of the reconnects
+// on the way. The watch must end OK.
+std::vector<absl::Status> WatchUntil(WhalefeedClient& client, uint64_t last, Delivered& delivered) {
+  WatchStop stop;
+  std::vector<absl::Status> reconnects;
+  WatchHooks hooks;
+  hooks.on_reconnect = [&](const absl::Status& cause, absl::Duration) {
+    reconnects.push_back(cause);
+  };
+  EXPECT_OK(client.WatchWhaleActivity(
+      {},
+      [&](const v1::WatchWhaleActivityResponse& m) {
+        delivered.Add(m);
+        if (m.activities_size() > 0 && m.activities(0).sequence() == last) stop.Stop();
+      },
+      &stop, hooks));
+  return reconnects;
+}
+
 TEST(WatchTest, ResumesAfterUnavailableFromTheLastTokenWithoutDuplicates) {
   FakeWhaled fake;
   fake.OnWatch([&](grpc::ServerContext* context, const v1::WatchWhaleActivityRequest& request,
@@ -420,19 +439,7 @@ TEST(WatchTest, ASilentStreamIsTakenForStuckAndResumed) {
   options.watch_idle_timeout = absl::Milliseconds(200);
   auto client = MakeClient(options);
   Delivered delivered;
-  WatchStop stop;
-  std::vector<absl::Status> reconnects;
-  WatchHooks hooks;
-  hooks.on_reconnect = [&](const absl::Status& cause, absl::Duration) {
-    reconnects.push_back(cause);
-  };
-  EXPECT_OK(client->WatchWhaleActivity(
-      {},
-      [&](const v1::WatchWhaleActivityResponse& m) {
-        delivered.Add(m);
-        if (m.activities_size() > 0 && m.activities(0).sequence() == 2) stop.Stop();
-      },
-      &stop, hooks));
+  const std::vector<absl::Status> reconnects = WatchUntil(*client, 2, delivered);
   EXPECT_THAT(delivered.sequences(), ElementsAre(1, 2));
   ASSERT_EQ(reconnects.size(), 1u);
   EXPECT_THAT(reconnects[0], StatusIs(absl::StatusCode::kUnavailable, HasSubstr("stuck")));
@@ -454,19 +461,7 @@ TEST(WatchTest, ResumesWhenTheServerCancelsTheCall) {
   });
   auto client = MakeClient(Options({fake.address()}));
   Delivered delivered;
-  WatchStop stop;
-  std::vector<absl::Status> reconnects;
-  WatchHooks hooks;
-  hooks.on_reconnect = [&](const absl::Status& cause, absl::Duration) {
-    reconnects.push_back(cause);
-  };
-  EXPECT_OK(client->WatchWhaleActivity(
-      {},
-      [&](const v1::WatchWhaleActivityResponse& m) {
-        delivered.Add(m);
-        if (m.activities_size() > 0 && m.activities(0).sequence() == 2) stop.Stop();
-      },
-      &stop, hooks));
+  const std::vector<absl::Status> reconnects = WatchUntil(*client, 2, delivered);
   EXPECT_THAT(delivered.sequences(), ElementsAre(1, 2));
   ASSERT_EQ(reconnects.size(), 1u);
   EXPECT_THAT(reconnects[0], StatusIs(absl::StatusCode::kCancelled, HasSubstr("going away")));
