@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "db/mysql_connection.h"
+#include "db/query_support.h"
 
 namespace whalefeed::db {
 namespace {
@@ -207,6 +208,34 @@ absl::StatusOr<int64_t> LockLeaderRow(MySqlConnection& c) {
 absl::Status LockLeaderRowAndCheck(MySqlConnection& c, const Fence& fence) {
   ASSIGN_OR_RETURN(const int64_t epoch, LockLeaderRow(c));
   return CheckFence(fence, epoch);
+}
+
+const char kWhaleStatsColumns[] =
+    "s.window_kind AS s_window_kind, s.volume_usd AS s_volume_usd, s.buy_volume_usd AS "
+    "s_buy_volume_usd, s.sell_volume_usd AS s_sell_volume_usd, s.realized_profit_usd AS "
+    "s_realized_profit_usd, s.largest_trade_usd AS s_largest_trade_usd, s.average_trade_usd AS "
+    "s_average_trade_usd, s.trade_count AS s_trade_count, s.markets_traded AS s_markets_traded, "
+    "s.first_trade_time AS s_first_trade_time, s.last_trade_time AS s_last_trade_time, "
+    "s.`rank` AS s_rank, s.computed_time AS s_computed_time";
+
+absl::StatusOr<WhaleStats> StatsFromRow(sql::ResultSet& rs, absl::string_view wallet,
+                                        StatsWindow window) {
+  WhaleStats s = ZeroWhaleStats(wallet, window);
+  if (rs.isNull("s_window_kind")) return s;
+  ASSIGN_OR_RETURN(s.window, GetEnum(rs, "s_window_kind", StatsWindow::kAll));
+  ASSIGN_OR_RETURN(s.volume_usd, GetDecimal(rs, "s_volume_usd"));
+  ASSIGN_OR_RETURN(s.buy_volume_usd, GetDecimal(rs, "s_buy_volume_usd"));
+  ASSIGN_OR_RETURN(s.sell_volume_usd, GetDecimal(rs, "s_sell_volume_usd"));
+  ASSIGN_OR_RETURN(s.realized_profit_usd, GetDecimal(rs, "s_realized_profit_usd"));
+  ASSIGN_OR_RETURN(s.largest_trade_usd, GetDecimal(rs, "s_largest_trade_usd"));
+  ASSIGN_OR_RETURN(s.average_trade_usd, GetDecimal(rs, "s_average_trade_usd"));
+  s.trade_count = rs.getInt64("s_trade_count");
+  s.markets_traded = rs.getInt64("s_markets_traded");
+  ASSIGN_OR_RETURN(s.first_trade_time, GetTime(rs, "s_first_trade_time"));
+  ASSIGN_OR_RETURN(s.last_trade_time, GetTime(rs, "s_last_trade_time"));
+  s.rank = rs.getInt("s_rank");
+  ASSIGN_OR_RETURN(s.computed_time, GetTime(rs, "s_computed_time"));
+  return s;
 }
 
 absl::Status BumpDataVersion(MySqlConnection& c, DataDomain domain) {

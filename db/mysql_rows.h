@@ -57,6 +57,13 @@ absl::StatusOr<Market> MarketFromRow(sql::ResultSet& rs);
 absl::StatusOr<Whale> WhaleFromRow(sql::ResultSet& rs);
 absl::StatusOr<Activity> ActivityFromRow(sql::ResultSet& rs);
 
+// The columns of a whale_stats row aliased `s` (each named s_<column>), and the row they read:
+// zero figures of `wallet` and `window` when the row has none (a LEFT JOIN miss), else the stored
+// window.
+extern const char kWhaleStatsColumns[];
+absl::StatusOr<WhaleStats> StatsFromRow(sql::ResultSet& rs, absl::string_view wallet,
+                                        StatsWindow window);
+
 // The INSERT of `rows` activity rows into `table` (whale_activity, or a table made LIKE it), with
 // kActivityInsertParams parameters per row: the columns of Activity less sequence, ingested_time
 // being the store's `now`. A row whose natural key is stored already changes nothing.

@@ -307,35 +307,6 @@ absl::Status AttachChildrenAndLabels(MySqlConnection& c, std::vector<MarketEntry
   return absl::OkStatus();
 }
 
-constexpr char kStatsColumns[] =
-    "s.window_kind AS s_window_kind, s.volume_usd AS s_volume_usd, s.buy_volume_usd AS "
-    "s_buy_volume_usd, s.sell_volume_usd AS s_sell_volume_usd, s.realized_profit_usd AS "
-    "s_realized_profit_usd, s.largest_trade_usd AS s_largest_trade_usd, s.average_trade_usd AS "
-    "s_average_trade_usd, s.trade_count AS s_trade_count, s.markets_traded AS s_markets_traded, "
-    "s.first_trade_time AS s_first_trade_time, s.last_trade_time AS s_last_trade_time, "
-    "s.`rank` AS s_rank, s.computed_time AS s_computed_time";
-
-// The stats columns above of a row (zero figures when the row has none: a LEFT JOIN miss).
-absl::StatusOr<WhaleStats> StatsFromRow(sql::ResultSet& rs, absl::string_view wallet,
-                                        StatsWindow window) {
-  WhaleStats s = ZeroWhaleStats(wallet, window);
-  if (rs.isNull("s_window_kind")) return s;
-  ASSIGN_OR_RETURN(s.window, GetEnum(rs, "s_window_kind", StatsWindow::kAll));
-  ASSIGN_OR_RETURN(s.volume_usd, GetDecimal(rs, "s_volume_usd"));
-  ASSIGN_OR_RETURN(s.buy_volume_usd, GetDecimal(rs, "s_buy_volume_usd"));
-  ASSIGN_OR_RETURN(s.sell_volume_usd, GetDecimal(rs, "s_sell_volume_usd"));
-  ASSIGN_OR_RETURN(s.realized_profit_usd, GetDecimal(rs, "s_realized_profit_usd"));
-  ASSIGN_OR_RETURN(s.largest_trade_usd, GetDecimal(rs, "s_largest_trade_usd"));
-  ASSIGN_OR_RETURN(s.average_trade_usd, GetDecimal(rs, "s_average_trade_usd"));
-  s.trade_count = rs.getInt64("s_trade_count");
-  s.markets_traded = rs.getInt64("s_markets_traded");
-  ASSIGN_OR_RETURN(s.first_trade_time, GetTime(rs, "s_first_trade_time"));
-  ASSIGN_OR_RETURN(s.last_trade_time, GetTime(rs, "s_last_trade_time"));
-  s.rank = rs.getInt("s_rank");
-  ASSIGN_OR_RETURN(s.computed_time, GetTime(rs, "s_computed_time"));
-  return s;
-}
-
 }  // namespace
 
 absl::StatusOr<MarketPage> MySqlStore::ListMarketEntries(const MarketQuery& query) {
@@ -433,7 +404,7 @@ absl::StatusOr<WhalePage> MySqlStore::ListWhaleEntries(const WhaleQuery& query) 
   const SortSql sort = SortSqlFor(type, WhaleSortColumn(query.order.key), /*nullable=*/true);
   const char* dir = query.order.descending ? " DESC" : "";
   std::string select = absl::StrCat(
-      "SELECT ", Qualified(kWhaleColumns, "w"), ", ", kStatsColumns,
+      "SELECT ", Qualified(kWhaleColumns, "w"), ", ", kWhaleStatsColumns,
       " FROM whales w LEFT JOIN whale_stats s ON s.wallet = w.wallet AND s.window_kind = ? WHERE (",
       filter.sql, ")");
   Params params;
@@ -476,8 +447,8 @@ absl::StatusOr<std::vector<WhaleStats>> MySqlStore::GetWhaleStats(absl::string_v
   RETURN_IF_ERROR(pool_.Run("reading whale stats", [&](MySqlConnection& c) -> absl::Status {
     out.clear();
     absl::flat_hash_map<int, WhaleStats> by_window;
-    sql::PreparedStatement& ps =
-        c.Prepare(absl::StrCat("SELECT ", kStatsColumns, " FROM whale_stats s WHERE s.wallet = ?"));
+    sql::PreparedStatement& ps = c.Prepare(
+        absl::StrCat("SELECT ", kWhaleStatsColumns, " FROM whale_stats s WHERE s.wallet = ?"));
     ps.setString(1, normalized);
     std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
     while (rs->next()) {

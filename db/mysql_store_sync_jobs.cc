@@ -43,25 +43,6 @@ constexpr char kStatsAggregate[] =
     "ROUND(SUM(amount_usd) / COUNT(*), 18), COUNT(*), COUNT(DISTINCT market_id), "
     "MIN(traded_time), MAX(traded_time), 0";
 
-absl::StatusOr<WhaleStats> StatsFromRow(sql::ResultSet& rs) {
-  WhaleStats s;
-  s.wallet = rs.getString("wallet");
-  ASSIGN_OR_RETURN(s.window, GetEnum(rs, "window_kind", StatsWindow::kAll));
-  ASSIGN_OR_RETURN(s.volume_usd, GetDecimal(rs, "volume_usd"));
-  ASSIGN_OR_RETURN(s.buy_volume_usd, GetDecimal(rs, "buy_volume_usd"));
-  ASSIGN_OR_RETURN(s.sell_volume_usd, GetDecimal(rs, "sell_volume_usd"));
-  ASSIGN_OR_RETURN(s.realized_profit_usd, GetDecimal(rs, "realized_profit_usd"));
-  ASSIGN_OR_RETURN(s.largest_trade_usd, GetDecimal(rs, "largest_trade_usd"));
-  ASSIGN_OR_RETURN(s.average_trade_usd, GetDecimal(rs, "average_trade_usd"));
-  s.trade_count = rs.getInt64("trade_count");
-  s.markets_traded = rs.getInt64("markets_traded");
-  ASSIGN_OR_RETURN(s.first_trade_time, GetTime(rs, "first_trade_time"));
-  ASSIGN_OR_RETURN(s.last_trade_time, GetTime(rs, "last_trade_time"));
-  s.rank = rs.getInt("rank");
-  ASSIGN_OR_RETURN(s.computed_time, GetTime(rs, "computed_time"));
-  return s;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<Whale>> MySqlStore::ListDueWhales(absl::Time now, int limit) {
@@ -257,12 +238,14 @@ absl::StatusOr<std::vector<WhaleStats>> MySqlStore::ReadWhaleStatsOfWallet(
   std::vector<WhaleStats> out;
   RETURN_IF_ERROR(pool().Run("reading whale stats", [&](MySqlConnection& c) -> absl::Status {
     out.clear();
-    sql::PreparedStatement& ps = c.Prepare(absl::StrCat(
-        "SELECT ", kStatsColumns, " FROM whale_stats WHERE wallet = ? ORDER BY window_kind"));
+    sql::PreparedStatement& ps =
+        c.Prepare(absl::StrCat("SELECT ", kWhaleStatsColumns,
+                               " FROM whale_stats s WHERE s.wallet = ? ORDER BY "
+                               "s.window_kind"));
     ps.setString(1, normalized);
     std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
     while (rs->next()) {
-      ASSIGN_OR_RETURN(WhaleStats s, StatsFromRow(*rs));
+      ASSIGN_OR_RETURN(WhaleStats s, StatsFromRow(*rs, normalized, StatsWindow::kUnspecified));
       out.push_back(std::move(s));
     }
     return absl::OkStatus();
