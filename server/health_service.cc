@@ -8,7 +8,9 @@ using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 // One Watch call. Keeps at most one write in flight; a status that changes during a write is sent
-// when the write completes (only the latest status matters). Deletes itself in OnDone.
+// when the write completes (only the latest status matters). Deletes itself in OnDone, which gRPC
+// may run on another thread as soon as Finish is called: so the reactor decides under its lock
+// and starts the write or the finish only after releasing it, and touches nothing after a Finish.
 class HealthService::WatchReactor final : public grpc::ServerWriteReactor<HealthCheckResponse> {
  public:
   WatchReactor(HealthService* owner, std::string service)
@@ -16,32 +18,37 @@ class HealthService::WatchReactor final : public grpc::ServerWriteReactor<Health
 
   // Called with owner_->mu_ held.
   void Update(ServingStatus status, bool finish) ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner_->mu_) {
-    absl::MutexLock lock(&mu_);
-    if (done_) return;
-    pending_ = status;
-    has_pending_ = true;
-    finish_ = finish_ || finish;
-    MaybeWrite();
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return;
+      pending_ = status;
+      has_pending_ = true;
+      finish_ = finish_ || finish;
+      action = NextLocked();
+    }
+    Perform(action);
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      Finish(grpc::Status::CANCELLED);
-      done_ = true;
-      return;
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) cancelled_ = true;
+      action = NextLocked();
     }
-    MaybeWrite();
+    Perform(action);
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    if (!done_ && !writing_) {
-      done_ = true;
-      Finish(grpc::Status::CANCELLED);
+    Action action;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      action = NextLocked();
     }
-    cancelled_ = true;
+    Perform(action);
   }
 
   void OnDone() override {
@@ -50,24 +57,44 @@ class HealthService::WatchReactor final : public grpc::ServerWriteReactor<Health
   }
 
  private:
-  void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || done_) return;
+  enum class Action { kNone, kWrite, kCancel, kShutDown };
+
+  // What to do next, decided under the lock: at most one write in flight, one Finish ever.
+  Action NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || done_) return Action::kNone;
     if (cancelled_) {
       done_ = true;
-      Finish(grpc::Status::CANCELLED);
-      return;
+      return Action::kCancel;
     }
     if (has_pending_ && pending_ != last_sent_) {
       response_.set_status(pending_);
       last_sent_ = pending_;
       has_pending_ = false;
       writing_ = true;
-      StartWrite(&response_);
-      return;
+      return Action::kWrite;
     }
     if (finish_) {
       done_ = true;
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+      return Action::kShutDown;
+    }
+    return Action::kNone;
+  }
+
+  // Without the lock. After a Finish the reactor may be gone.
+  void Perform(Action action) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    switch (action) {
+      case Action::kNone:
+        return;
+      case Action::kWrite:
+        // response_ is not changed again before OnWriteDone (writing_ is set).
+        StartWrite(&response_);
+        return;
+      case Action::kCancel:
+        Finish(grpc::Status::CANCELLED);
+        return;
+      case Action::kShutDown:
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+        return;
     }
   }
 
