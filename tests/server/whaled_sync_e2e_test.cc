@@ -60,6 +60,7 @@ using ::whalefeed::testing::TradeDiff;
 constexpr char kWhaled[] = WHALED_PATH;
 constexpr char kOpinionSim[] = OPINION_SIM_PATH;
 constexpr char kApiKey[] = "whaled-sync-e2e-key";
+constexpr char kWhaleTradesHealth[] = "whalefeed.sync.whale_trades";
 // The upstream's limit: no sliding second may carry more requests than this.
 constexpr int64_t kUpstreamLimit = 15;
 // Failure bounds only: every wait returns as soon as its condition holds.
@@ -467,6 +468,10 @@ struct FaultCase {
   const char* spec;  // opinion-sim's text form, switched on before whaled starts
   Evidence evidence;
   std::vector<std::string> texts;
+  // A 429: the leader's limiter, as GetSyncStatus reports it, counts throttled responses.
+  bool throttled = false;
+  // A refused key: the whale-trades job's health is NOT_SERVING until a run completes again.
+  bool key_refused = false;
 };
 
 void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.name << " (" << c.spec << ")"; }
@@ -522,6 +527,27 @@ TEST_P(WhaledUpstreamFaultTest, StaysUpShowsTheErrorsAndLandsEveryTradeOnceTheFa
       break;
   }
   still_serving();
+  if (fault.throttled) {
+    EXPECT_OK(PollUntil(kSyncBound, [&]() -> absl::Status {
+      absl::StatusOr<v1::GetSyncStatusResponse> status = whaled->SyncStatus();
+      if (!status.ok()) return status.status();
+      if (status->limiter().throttled_total() > 0) return absl::OkStatus();
+      return absl::NotFoundError("GetSyncStatus shows no throttled request");
+    }));
+  }
+  auto whale_trades_health = [&](HealthCheckResponse::ServingStatus want) {
+    return PollUntil(kSyncBound, [&]() -> absl::Status {
+      absl::StatusOr<HealthCheckResponse::ServingStatus> health =
+          whaled->HealthOf(kWhaleTradesHealth);
+      if (!health.ok()) return health.status();
+      if (*health == want) return absl::OkStatus();
+      return absl::NotFoundError(absl::StrCat("the whale-trades job's health is ",
+                                              HealthCheckResponse::ServingStatus_Name(*health)));
+    });
+  };
+  if (fault.key_refused) {
+    EXPECT_OK(whale_trades_health(HealthCheckResponse::NOT_SERVING));
+  }
   // GetSyncStatus reports the whale-trades job (its last error when the last run failed).
   ASSERT_OK_AND_ASSIGN(v1::GetSyncStatusResponse status, whaled->SyncStatus());
   ASSERT_EQ(status.jobs_size(), 4);
@@ -534,6 +560,8 @@ TEST_P(WhaledUpstreamFaultTest, StaysUpShowsTheErrorsAndLandsEveryTradeOnceTheFa
   ASSERT_OK(sim->SetFaults(""));
   EXPECT_OK(PollUntil(kSyncBound, [&] { return MatchesGroundTruth(*store, *sim); }));
   still_serving();
+  // The job is healthy again once a run completes.
+  EXPECT_OK(whale_trades_health(HealthCheckResponse::SERVING));
   ASSERT_OK_AND_ASSIGN(int64_t busiest, sim->MaxRequestsPerSecond());
   EXPECT_LE(busiest, kUpstreamLimit);
   EXPECT_THAT(whaled->Stop(), IsOkAndHolds(0));
@@ -546,11 +574,13 @@ INSTANTIATE_TEST_SUITE_P(
         FaultCase{"rate429_without_retry_after",
                   "rate429:rate=1:endpoint=trade",
                   Evidence::kFailedRun,
-                  {"HTTP 429", "rate limited", "gave up after 5 attempts"}},
+                  {"HTTP 429", "rate limited", "gave up after 5 attempts"},
+                  /*throttled=*/true},
         FaultCase{"rate429_with_retry_after",
                   "rate429:rate=1:endpoint=trade:retry_after=1",
                   Evidence::kFailedRun,
-                  {"HTTP 429", "rate limited", "gave up after 5 attempts"}},
+                  {"HTTP 429", "rate limited", "gave up after 5 attempts"},
+                  /*throttled=*/true},
         FaultCase{"http500",
                   "http5xx:rate=1:endpoint=trade",
                   Evidence::kFailedRun,
@@ -585,7 +615,9 @@ INSTANTIATE_TEST_SUITE_P(
         FaultCase{"errno_11002_on_http_200",
                   "api_error:rate=1:endpoint=trade:errno=11002:http=200",
                   Evidence::kFailedRun,
-                  {"HTTP 200, errno 11002", "refused the API key"}},
+                  {"HTTP 200, errno 11002", "refused the API key"},
+                  /*throttled=*/false,
+                  /*key_refused=*/true},
         FaultCase{"errno_10500_on_http_200",
                   "api_error:rate=1:endpoint=trade:errno=10500:http=200",
                   Evidence::kFailedRun,
