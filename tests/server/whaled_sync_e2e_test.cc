@@ -610,9 +610,13 @@ INSTANTIATE_TEST_SUITE_P(
         // Numbers where strings belong and strings where numbers belong are read exactly
         // (lenient typed decoding): nothing is an error, every trade lands during the fault.
         FaultCase{"wrong_types", "wrong_types:rate=1:endpoint=trade", Evidence::kGroundTruth, {}},
-        // A null list reads as an empty page, as the live API sends for one: the runs complete,
-        // storing nothing.
-        FaultCase{"list_null", "list_null:rate=1:endpoint=trade", Evidence::kCompletedRun, {}},
+        // A null list on a page within `total` is retried like a page that does not parse;
+        // after the last attempt the wallet is put back and named in the run's note.
+        FaultCase{"list_null",
+                  "list_null:rate=1:endpoint=trade",
+                  Evidence::kCompletedRun,
+                  {"wallets put back after an error", "result.list is empty on page 1",
+                   "gave up after 5 attempts"}},
         FaultCase{"errno_11002_on_http_200",
                   "api_error:rate=1:endpoint=trade:errno=11002:http=200",
                   Evidence::kFailedRun,
