@@ -217,6 +217,16 @@ absl::StatusOr<TradesPage> CurlOpinionClient::ListUserTrades(absl::string_view w
       Fetch(absl::StrCat("/trade/user/", *normalized), query, cancel, [&](const Envelope& e) {
         absl::StatusOr<TradesPage> decoded = DecodeTradeList(e.result(), *normalized);
         if (!decoded.ok()) return decoded.status();
+        // No record at all on a page that `total` says holds some (the live API sends "list":
+        // null for an empty page, not for one within the total): unusable, so retried like a body
+        // that does not parse. Read as the end, it would end the wallet's poll early, and the
+        // trades below it would never be read (the next poll stops near the newest one stored).
+        const int64_t before = static_cast<int64_t>(page - 1) * limit;
+        if (decoded->trades.empty() && decoded->issues.skipped == 0 && decoded->total > before) {
+          return absl::DataLossError(absl::StrCat("result.list is empty on page ", page,
+                                                  " while result.total is ", decoded->total, " (",
+                                                  before, " on the pages before it)"));
+        }
         result = *std::move(decoded);
         return absl::OkStatus();
       });

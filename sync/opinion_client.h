@@ -3,9 +3,10 @@
 //
 // Every request (retries included) takes a token from the RateLimiter it is given, which the
 // process shares between every job; a 429 feeds that limiter back (Retry-After, AIMD). Retryable
-// failures (429, 5xx, timeouts, dropped connections, a page that does not parse) are retried up to
-// RetryOptions::max_attempts with jittered exponential backoff; auth failures (401, errno
-// 11001/11002) and region blocks (errno 10403) fail at once. Error codes: see opinion_api.h.
+// failures (429, 5xx, timeouts, dropped connections, a page that does not parse, a trades page
+// with no record within its `total`) are retried up to RetryOptions::max_attempts with jittered
+// exponential backoff; auth failures (401, errno 11001/11002) and region blocks (errno 10403) fail
+// at once. Error codes: see opinion_api.h.
 //
 // The API key goes only into the `apikey` request header: never into a URL, a log line or a
 // status message (any message that would quote it is redacted).

@@ -5,14 +5,11 @@
 // nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
 
 #include <fstream>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,13 +17,12 @@
 #include "db/mysql_store.h"
 #include "sim/opinion_sim.h"
 #include "sync/backoff_policy.h"
-#include "sync/exact_decimal.h"
-#include "sync/http_client.h"
 #include "sync/markets_job.h"
 #include "sync/opinion_client.h"
 #include "sync/rate_limiter.h"
 #include "sync/stats_job.h"
 #include "sync/whale_trades_job.h"
+#include "tests/testing/sim_ground_truth.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_database.h"
 
@@ -34,55 +30,16 @@ namespace whalefeed::sync {
 namespace {
 
 using ::testing::SizeIs;
+using ::whalefeed::testing::CompareWithSim;
+using ::whalefeed::testing::DecimalUnits;
+using ::whalefeed::testing::FetchSimTrades;
 using ::whalefeed::testing::IsOkAndHolds;
+using ::whalefeed::testing::SimTrades;
 using ::whalefeed::testing::StatusIs;
 using ::whalefeed::testing::TestDatabase;
+using ::whalefeed::testing::TradeDiff;
 
 const absl::Time kStart = absl::FromUnixSeconds(1767225600);
-
-// Exact sums of canonical decimals, as 10^-18 units.
-__int128 Units(const std::string& canonical) {
-  __int128 out = 0;
-  int frac = -1;
-  bool negative = false;
-  for (char c : canonical) {
-    if (c == '-') {
-      negative = true;
-    } else if (c == '.') {
-      frac = 0;
-    } else {
-      out = out * 10 + (c - '0');
-      if (frac >= 0) ++frac;
-    }
-  }
-  for (int i = std::max(frac, 0); i < 18; ++i) out *= 10;
-  return negative ? -out : out;
-}
-
-// The natural key of a trade, as the store dedupes on it.
-using Key = std::tuple<std::string, int64_t, int, int, std::string, std::string>;
-
-struct Expected {
-  db::Side side = db::Side::kUnspecified;
-  std::string amount_usd;
-  absl::Time traded;
-  int64_t appeared = 0;  // when the simulator made it visible (Unix s)
-};
-
-db::Side SideOf(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (text == "buy") return db::Side::kBuy;
-  if (text == "sell") return db::Side::kSell;
-  if (text == "merge") return db::Side::kMerge;
-  if (text == "split") return db::Side::kSplit;
-  return db::Side::kUnspecified;
-}
-
-std::string Canonical(const std::string& decimal) {
-  absl::StatusOr<std::string> c = db::NormalizeDecimal(decimal, "test");
-  EXPECT_TRUE(c.ok()) << c.status();
-  return c.ok() ? *c : "";
-}
 
 class SyncFullCycleTest : public ::testing::Test {
  protected:
@@ -123,41 +80,10 @@ class SyncFullCycleTest : public ::testing::Test {
   }
 
   // What the simulator has made visible for `wallet`, by natural key.
-  std::map<Key, Expected> AdminTrades(const std::string& wallet) {
-    CurlHttpClient http;
-    absl::StatusOr<HttpResponse> r =
-        http.Get(absl::StrCat("http://127.0.0.1:", sim_->port(),
-                              "/admin/trades?limit=1000000&wallet=", wallet),
-                 {});
-    EXPECT_TRUE(r.ok()) << r.status();
-    std::map<Key, Expected> out;
-    if (!r.ok()) return out;
-    rapidjson::Document doc;
-    doc.Parse(r->body.c_str());
-    EXPECT_TRUE(doc.IsObject() && doc.HasMember("trades") && doc["trades"].IsArray()) << r->body;
-    if (!doc.IsObject() || !doc.HasMember("trades")) return out;
-    for (const rapidjson::Value& t : doc["trades"].GetArray()) {
-      const int outcome = t["outcomeSide"].GetInt();
-      const db::Side side = SideOf(t["side"].GetString());
-      Key key{t["txHash"].GetString(),
-              t["marketId"].GetInt64(),
-              outcome,
-              static_cast<int>(side),
-              Canonical(t["shares"].GetString()),
-              Canonical(t["price"].GetString())};
-      std::string usd_price = "1";
-      if (t.HasMember("quoteTokenUsdPrice") && t["quoteTokenUsdPrice"].IsString()) {
-        usd_price = t["quoteTokenUsdPrice"].GetString();
-      }
-      Expected e;
-      e.side = side;
-      e.amount_usd =
-          Canonical(MultiplyDecimals(Canonical(t["amount"].GetString()), Canonical(usd_price)));
-      e.traded = absl::FromUnixSeconds(t["createdAt"].GetInt64());
-      e.appeared = t["appearedAt"].GetInt64();
-      EXPECT_TRUE(out.emplace(key, e).second) << "the simulator served one trade twice";
-    }
-    return out;
+  SimTrades AdminTrades(const std::string& wallet) {
+    absl::StatusOr<SimTrades> trades = FetchSimTrades(sim_->port(), wallet);
+    EXPECT_TRUE(trades.ok()) << trades.status();
+    return trades.ok() ? *std::move(trades) : SimTrades();
   }
 
   FakeClock sim_clock_;
@@ -222,24 +148,17 @@ TEST_F(SyncFullCycleTest, MarketsWalletsActivityAndStatsEqualWhatUpstreamServed)
   size_t expected_total = 0;
   int64_t late_indexed = 0, multi_fill = 0;
   for (const std::string& w : wallets) {
-    const std::map<Key, Expected> expected = AdminTrades(w);
+    const SimTrades expected = AdminTrades(w);
     ASSERT_FALSE(expected.empty()) << w;
     expected_total += expected.size();
-    std::set<Key> seen;
+    const TradeDiff diff = CompareWithSim(stored, w, expected);
+    EXPECT_TRUE(diff.empty()) << w << ": " << diff.ToString();
     __int128 volume = 0;
     int64_t counted = 0;
     for (const db::Activity& a : stored) {
       if (a.wallet != w) continue;
-      const Key key{a.tx_hash, a.market_id, static_cast<int>(a.outcome), static_cast<int>(a.side),
-                    a.shares,  a.price};
-      EXPECT_TRUE(seen.insert(key).second) << "stored twice: " << a.tx_hash;
-      auto it = expected.find(key);
-      ASSERT_NE(it, expected.end()) << "not served upstream: " << a.tx_hash;
-      EXPECT_EQ(a.amount_usd, it->second.amount_usd) << a.tx_hash;
-      EXPECT_EQ(a.traded_time, it->second.traded) << a.tx_hash;
       EXPECT_EQ(a.origin, a.traded_time < kStart ? db::Origin::kBackfill : db::Origin::kLive);
     }
-    EXPECT_EQ(seen.size(), expected.size()) << "missing trades of " << w;
     std::map<std::string, int> fills;
     for (const auto& [key, e] : expected) {
       if (++fills[std::get<0>(key)] == 2) ++multi_fill;
@@ -254,14 +173,14 @@ TEST_F(SyncFullCycleTest, MarketsWalletsActivityAndStatsEqualWhatUpstreamServed)
     }
     for (const auto& [key, e] : expected) {
       if (e.side == db::Side::kBuy || e.side == db::Side::kSell) {
-        volume += Units(e.amount_usd);
+        volume += DecimalUnits(e.amount_usd);
         ++counted;
       }
     }
     ASSERT_OK_AND_ASSIGN(std::vector<db::WhaleStats> stats, store_->ReadWhaleStatsOfWallet(w));
     ASSERT_THAT(stats, SizeIs(1));
     EXPECT_EQ(stats[0].trade_count, counted) << w;
-    EXPECT_TRUE(Units(stats[0].volume_usd) == volume) << w << " " << stats[0].volume_usd;
+    EXPECT_TRUE(DecimalUnits(stats[0].volume_usd) == volume) << w << " " << stats[0].volume_usd;
     ASSERT_OK_AND_ASSIGN(db::Whale whale, store_->GetWhale(w));
     EXPECT_EQ(whale.source, db::WhaleSource::kFile);
     EXPECT_EQ(whale.label, absl::StrCat("whale ", w.substr(2, 4)));
