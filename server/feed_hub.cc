@@ -1,6 +1,7 @@
 #include "server/feed_hub.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -100,6 +101,11 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   grpc::CallbackServerContext* const context_;
   const uint64_t id_;
   std::shared_ptr<FeedStream> self_;  // set by the hub; released in OnDone
+  // gRPC runs OnDone only after every other reaction has returned, through synchronisation inside
+  // libgrpc++; each reaction ends with a release here and OnDone begins with an acquire, so that
+  // the order is also written in this code (and visible to ThreadSanitizer) and whichever thread
+  // drops the last reference destroys a stream no reaction still uses.
+  std::atomic<int> reactions_returned_{0};
   // A new owner for a hub thread, from the stream's own weak reference (never from self_, which
   // OnDone may be releasing at the same moment on a gRPC thread). Whoever calls it holds the
   // stream already (a reaction before OnDone, or a hub thread through its queue), so it is set.
@@ -464,11 +470,16 @@ void FeedStream::OnWriteDone(bool ok) {
   }
   Perform(std::move(action));
   if (read) hub_->ScheduleRead(Self());
+  reactions_returned_.fetch_add(1, std::memory_order_release);
 }
 
-void FeedStream::OnCancel() { FinishWith(absl::CancelledError("the client cancelled the call")); }
+void FeedStream::OnCancel() {
+  FinishWith(absl::CancelledError("the client cancelled the call"));
+  reactions_returned_.fetch_add(1, std::memory_order_release);
+}
 
 void FeedStream::OnDone() {
+  reactions_returned_.load(std::memory_order_acquire);
   std::shared_ptr<FeedStream> self = std::move(self_);
   hub_->Remove(this);
   // `self` goes last: the stream is deleted here unless a hub thread still holds it for a moment.
