@@ -1392,13 +1392,27 @@ TEST_F(WhalectlAdminTest, SyncRunQueuesAJobOnce) {
   EXPECT_EQ(none.code, kExitUsage);
 }
 
+// The activity lines of a watch's output (heartbeat lines left out).
+std::vector<std::string> ActivityLines(const std::string& out) {
+  std::vector<std::string> lines;
+  for (const std::string& line : Lines(out)) {
+    if (!absl::StartsWith(line, "-- heartbeat ")) lines.push_back(line);
+  }
+  return lines;
+}
+
 TEST_F(WhalectlAdminTest, WatchPrintsActivityCommittedAfterItStartsAndEndsOnSigterm) {
   ASSERT_OK_AND_ASSIGN(auto watch, deployment_->StartWhalectl({"--utc", "--verbose", "watch"}));
+  ASSERT_OK_AND_ASSIGN(
+      auto with_backfill,
+      deployment_->StartWhalectl({"--utc", "--verbose", "watch", "--include-backfill"}));
   // The first message of every stream is a heartbeat at the start position: from here on, every
-  // commit reaches this watch.
-  ASSERT_OK_AND_ASSIGN(const std::string heartbeat,
-                       watch->WaitForLine("-- heartbeat", absl::Seconds(30)));
-  EXPECT_THAT(heartbeat, HasSubstr("(caught up)"));
+  // commit reaches the watch.
+  for (Subprocess* process : {watch.get(), with_backfill.get()}) {
+    ASSERT_OK_AND_ASSIGN(const std::string heartbeat,
+                         process->WaitForLine("-- heartbeat", absl::Seconds(30)));
+    EXPECT_THAT(heartbeat, HasSubstr("(caught up)"));
+  }
 
   db::Activity live = Trade(TxHash(100), 101, db::Side::kBuy, db::Outcome::kYes, "250000.75",
                             Utc(2026, 1, 2, 9, 30), db::Origin::kLive);
@@ -1408,22 +1422,29 @@ TEST_F(WhalectlAdminTest, WatchPrintsActivityCommittedAfterItStartsAndEndsOnSigt
                             Utc(2026, 1, 2, 9, 31), db::Origin::kLive);
   ASSERT_OK(Ingest(kAlpha, {backfill, live}));
   ASSERT_OK(Ingest(kBeta, {beta}));
+  const std::string backfill_line = absl::StrCat(
+      "2025-12-20 00:00:00  Alpha Fund        SELL  NO         $99,999  [backfill] ", kEthTitle);
   const std::string live_line =
       absl::StrCat("2026-01-02 09:30:00  Alpha Fund        BUY   YES     $250,000.75  ", kBtcTitle);
   const std::string beta_line =
       absl::StrCat("2026-01-02 09:31:00  0xbbbb…bbbb       SELL  NO    $1,234,567.5  ", kEthTitle);
-  ASSERT_OK(watch->WaitForLine(kEthTitle, absl::Seconds(30)).status()) << watch->Output();
+  // The last commit's line: every earlier one is printed before it.
+  for (Subprocess* process : {watch.get(), with_backfill.get()}) {
+    ASSERT_OK(process->WaitForLine("$1,234,567.5", absl::Seconds(30)).status())
+        << process->Output();
+  }
 
   watch->Signal(SIGTERM);
-  ASSERT_OK_AND_ASSIGN(const int code, watch->Wait(absl::Seconds(30)));
-  EXPECT_EQ(code, 0) << watch->ErrorOutput();
-  EXPECT_EQ(watch->ErrorOutput(), "");
-  std::vector<std::string> activity;
-  for (const std::string& line : Lines(watch->Output())) {
-    if (!absl::StartsWith(line, "-- heartbeat ")) activity.push_back(line);
+  with_backfill->Signal(SIGTERM);
+  for (Subprocess* process : {watch.get(), with_backfill.get()}) {
+    ASSERT_OK_AND_ASSIGN(const int code, process->Wait(absl::Seconds(30)));
+    EXPECT_EQ(code, 0) << process->ErrorOutput();
+    EXPECT_EQ(process->ErrorOutput(), "");
   }
-  // In commit order; the BACKFILL trade is left out without --include-backfill.
-  EXPECT_THAT(activity, ElementsAre(live_line, beta_line));
+  // In commit order; the BACKFILL trade only with --include-backfill, marked.
+  EXPECT_THAT(ActivityLines(watch->Output()), ElementsAre(live_line, beta_line));
+  EXPECT_THAT(ActivityLines(with_backfill->Output()),
+              ElementsAre(backfill_line, live_line, beta_line));
 }
 
 TEST_F(WhalectlAdminTest, WatchInJsonWithAFilterAndBackfillEndsOnSigint) {
