@@ -1178,6 +1178,20 @@ TEST_F(WhalectlReadTest, HealthOfTheServerAndOfEachJob) {
             "\"whalefeed.sync.everything\"\n");
 }
 
+TEST_F(WhalectlReadTest, TheServerFromTheEnvironment) {
+  // No --server: WHALEFEED_SERVER names the replicas, a dead one first.
+  ASSERT_OK_AND_ASSIGN(
+      auto process,
+      Subprocess::Start(
+          {WHALECTL_PATH, "--utc", "markets", "list", "--filter=market_id = 300"},
+          Environment({{"WHALEFEED_SERVER", "127.0.0.1:1," + deployment_->address()}}),
+          Subprocess::Streams::kSeparate));
+  ASSERT_OK_AND_ASSIGN(const int code, process->Wait(absl::Seconds(60)));
+  EXPECT_EQ(code, 0) << process->ErrorOutput();
+  EXPECT_THAT(Table(Lines(process->Output())),
+              ElementsAre(kMarketsHeader, kEthRow, ElementsAre("1 of 1 markets")));
+}
+
 TEST_F(WhalectlReadTest, VersionOfTheToolAndTheServer) {
   v1::GetSyncStatusResponse status =
       Direct(&v1::SyncService::Stub::GetSyncStatus, *sync_, v1::GetSyncStatusRequest());
