@@ -1048,6 +1048,8 @@ TEST_F(WhalectlReadTest, ActivityListFiltersOrdersAndPages) {
   lines = Lines(second.out);
   ASSERT_THAT(lines, SizeIs(3)) << second.out;
   EXPECT_THAT(Table({lines.begin(), lines.begin() + 2}), ElementsAre(kActivityHeader, Row(1)));
+  // Every page of a walk names the same position to watch from: the walk's mark.
+  EXPECT_EQ(lines[2], Lines(first.out)[4]);
   EXPECT_THAT(lines[2], StartsWith("what came after: whalectl watch --from="));
 
   Result all = Whalectl({"--utc", "activity", "list", "--page_size=1", "--all"});
