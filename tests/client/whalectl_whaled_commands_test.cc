@@ -530,7 +530,7 @@ std::vector<std::string> ActivityRow(int n, uint64_t sequence) {
 
 // ---- The read commands: one whaled on data that never changes, no admin token configured ----
 
-class WhalectlReadTest : public ::testing::Test {
+class WhalectlWhaledReadTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     seeded_time_ = new absl::Time(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())));
@@ -581,9 +581,9 @@ class WhalectlReadTest : public ::testing::Test {
   static absl::Time* seeded_time_;
 };
 
-Deployment* WhalectlReadTest::deployment_ = nullptr;
-absl::Status* WhalectlReadTest::setup_ = nullptr;
-absl::Time* WhalectlReadTest::seeded_time_ = nullptr;
+Deployment* WhalectlWhaledReadTest::deployment_ = nullptr;
+absl::Status* WhalectlWhaledReadTest::setup_ = nullptr;
+absl::Time* WhalectlWhaledReadTest::seeded_time_ = nullptr;
 
 const std::vector<std::string> kMarketsHeader = {"ID",        "STATUS", "TYPE", "VOLUME 24H",
                                                  "WHALE 24H", "CUTOFF", "TITLE"};
@@ -598,7 +598,7 @@ const std::vector<std::string> kBobRow = {"202", "ACTIVATED", "$0", "2028-11-08 
 const std::vector<std::string> kEthRow = {
     "300", "RESOLVED", "BINARY", "10", "$0", "2025-12-31 00:00:00", kEthTitle};
 
-TEST_F(WhalectlReadTest, MarketsListShowsTopLevelMarketsWithChildrenByVolume) {
+TEST_F(WhalectlWhaledReadTest, MarketsListShowsTopLevelMarketsWithChildrenByVolume) {
   Result r = Whalectl({"--utc", "markets", "list"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
@@ -629,7 +629,7 @@ TEST_F(WhalectlReadTest, MarketsListShowsTopLevelMarketsWithChildrenByVolume) {
   EXPECT_EQ(page.markets(2).resolved_time().seconds(), absl::ToUnixSeconds(Utc(2025, 12, 31, 12)));
 }
 
-TEST_F(WhalectlReadTest, MarketsListFiltersOrdersAndPages) {
+TEST_F(WhalectlWhaledReadTest, MarketsListFiltersOrdersAndPages) {
   Result resolved = Whalectl({"--utc", "markets", "list", "--filter=status = RESOLVED"});
   ASSERT_EQ(resolved.code, 0) << resolved.err;
   EXPECT_THAT(Table(Lines(resolved.out)),
@@ -680,7 +680,7 @@ TEST_F(WhalectlReadTest, MarketsListFiltersOrdersAndPages) {
   EXPECT_EQ(ParseJson<v1::ListMarketsResponse>(pages[0]).next_page_token(), token);
 }
 
-TEST_F(WhalectlReadTest, MarketsListErrors) {
+TEST_F(WhalectlWhaledReadTest, MarketsListErrors) {
   Result filter = Whalectl({"markets", "list", "--filter=colour = \"red\""});
   EXPECT_EQ(filter.code, kExitInvalid);
   EXPECT_EQ(filter.out, "");
@@ -706,7 +706,7 @@ TEST_F(WhalectlReadTest, MarketsListErrors) {
   EXPECT_THAT(extra.err, StartsWith("whalectl: usage: "));
 }
 
-TEST_F(WhalectlReadTest, MarketsGetACategoricalMarketShowsItsChildren) {
+TEST_F(WhalectlWhaledReadTest, MarketsGetACategoricalMarketShowsItsChildren) {
   Result r = Whalectl({"--utc", "markets", "get", "200"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
@@ -749,7 +749,7 @@ TEST_F(WhalectlReadTest, MarketsGetACategoricalMarketShowsItsChildren) {
   EXPECT_EQ(market.children(1).whale_volume_24h(), "0");
 }
 
-TEST_F(WhalectlReadTest, MarketsGetAChildByItsOwnId) {
+TEST_F(WhalectlWhaledReadTest, MarketsGetAChildByItsOwnId) {
   // In the local zone (UTC+9, a zone abseil knows without tzdata) unless --utc.
   Result r = Whalectl({"markets", "get", "201"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -781,7 +781,7 @@ TEST_F(WhalectlReadTest, MarketsGetAChildByItsOwnId) {
   EXPECT_THAT(market.children(), IsEmpty());
 }
 
-TEST_F(WhalectlReadTest, MarketsGetErrors) {
+TEST_F(WhalectlWhaledReadTest, MarketsGetErrors) {
   Result unknown = Whalectl({"markets", "get", "999"});
   EXPECT_EQ(unknown.code, kExitNotFound);
   EXPECT_EQ(unknown.out, "");
@@ -800,7 +800,7 @@ TEST_F(WhalectlReadTest, MarketsGetErrors) {
 const std::vector<std::string> kWhalesHeader = {"RANK",   "WALLET",     "VOLUME",  "TRADES",
                                                 "PROFIT", "LAST TRADE", "TRACKED", "LABEL"};
 
-TEST_F(WhalectlReadTest, WhalesTopInEveryWindow) {
+TEST_F(WhalectlWhaledReadTest, WhalesTopInEveryWindow) {
   const std::string alpha_last = "2026-01-01 11:00:00";
   const std::string beta_last = "2026-01-01 12:00:00";
   const std::vector<std::string> gamma = {"-", kGamma, "$0", "0", "$0", "-", "no", "Gamma"};
@@ -855,7 +855,7 @@ TEST_F(WhalectlReadTest, WhalesTopInEveryWindow) {
   EXPECT_THAT(Table(Lines(plain.out)), ElementsAreArray(windows.at("24h")));
 }
 
-TEST_F(WhalectlReadTest, WhalesTopFiltersPagesAndRefusesBadInput) {
+TEST_F(WhalectlWhaledReadTest, WhalesTopFiltersPagesAndRefusesBadInput) {
   Result tracked = Whalectl({"--utc", "whales", "top", "--filter=tracked = true", "--page_size=1"});
   ASSERT_EQ(tracked.code, 0) << tracked.err;
   const std::string token = PageTokenIn(tracked.out);
@@ -883,7 +883,7 @@ TEST_F(WhalectlReadTest, WhalesTopFiltersPagesAndRefusesBadInput) {
 
 const std::vector<std::string> kActivityHeader = {"TRADED",  "SEQ",    "WHALE", "SIDE",
                                                   "OUTCOME", "AMOUNT", "PRICE", "MARKET"};
-TEST_F(WhalectlReadTest, WhalesGetShowsEveryWindowAndRecentActivity) {
+TEST_F(WhalectlWhaledReadTest, WhalesGetShowsEveryWindowAndRecentActivity) {
   Result r = Whalectl({"--utc", "whales", "get", kAlpha});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
@@ -933,7 +933,7 @@ TEST_F(WhalectlReadTest, WhalesGetShowsEveryWindowAndRecentActivity) {
   EXPECT_EQ(response.recent_activity(2).origin(), v1::ORIGIN_BACKFILL);
 }
 
-TEST_F(WhalectlReadTest, WhalesGetOfAWalletWithoutTradesSaysItMayBeASafeAddress) {
+TEST_F(WhalectlWhaledReadTest, WhalesGetOfAWalletWithoutTradesSaysItMayBeASafeAddress) {
   Result r = Whalectl({"--utc", "whales", "get", kGamma});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
@@ -951,7 +951,7 @@ TEST_F(WhalectlReadTest, WhalesGetOfAWalletWithoutTradesSaysItMayBeASafeAddress)
                           ElementsAre("ALL", "-", "$0", "$0", "$0", "$0", "0", "0", "$0", "-")));
 }
 
-TEST_F(WhalectlReadTest, WhalesGetErrors) {
+TEST_F(WhalectlWhaledReadTest, WhalesGetErrors) {
   Result unknown = Whalectl({"whales", "get", kUnknown});
   EXPECT_EQ(unknown.code, kExitNotFound);
   EXPECT_EQ(unknown.out, "");
@@ -970,7 +970,7 @@ TEST_F(WhalectlReadTest, WhalesGetErrors) {
   EXPECT_EQ(missing.code, kExitUsage);
 }
 
-TEST_F(WhalectlReadTest, ActivityListLeavesBackfillOutUnlessAsked) {
+TEST_F(WhalectlWhaledReadTest, ActivityListLeavesBackfillOutUnlessAsked) {
   Result r = Whalectl({"--utc", "activity", "list"});
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);
@@ -1017,7 +1017,7 @@ TEST_F(WhalectlReadTest, ActivityListLeavesBackfillOutUnlessAsked) {
   EXPECT_EQ(Cells(lines[1])[0], "2026-01-01 21:00:00");
 }
 
-TEST_F(WhalectlReadTest, ActivityListFiltersOrdersAndPages) {
+TEST_F(WhalectlWhaledReadTest, ActivityListFiltersOrdersAndPages) {
   Result alpha = Whalectl({"--utc", "activity", "list", "--filter", "wallet = \"" + kAlpha + "\""});
   ASSERT_EQ(alpha.code, 0) << alpha.err;
   std::vector<std::string> lines = Lines(alpha.out);
@@ -1077,7 +1077,7 @@ TEST_F(WhalectlReadTest, ActivityListFiltersOrdersAndPages) {
   }
 }
 
-TEST_F(WhalectlReadTest, ActivityListErrors) {
+TEST_F(WhalectlWhaledReadTest, ActivityListErrors) {
   Result field = Whalectl({"activity", "list", "--filter=colour = \"red\""});
   EXPECT_EQ(field.code, kExitInvalid);
   EXPECT_EQ(field.out, "");
@@ -1098,7 +1098,7 @@ TEST_F(WhalectlReadTest, ActivityListErrors) {
   EXPECT_THAT(flag.err, HasSubstr("unknown flag --include_backfil"));
 }
 
-TEST_F(WhalectlReadTest, SyncStatusShowsJobsLimiterAndFreshness) {
+TEST_F(WhalectlWhaledReadTest, SyncStatusShowsJobsLimiterAndFreshness) {
   const absl::Time now = *seeded_time_;
   Result r = Whalectl({"--utc", "sync", "status"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -1152,7 +1152,7 @@ TEST_F(WhalectlReadTest, SyncStatusShowsJobsLimiterAndFreshness) {
   EXPECT_EQ(extra.code, kExitUsage);
 }
 
-TEST_F(WhalectlReadTest, HealthOfTheServerAndOfEachJob) {
+TEST_F(WhalectlWhaledReadTest, HealthOfTheServerAndOfEachJob) {
   Result serving = Whalectl({"health"});
   EXPECT_EQ(serving.code, 0) << serving.err;
   EXPECT_EQ(serving.out, "SERVING\n");
@@ -1179,7 +1179,7 @@ TEST_F(WhalectlReadTest, HealthOfTheServerAndOfEachJob) {
             "\"whalefeed.sync.everything\"\n");
 }
 
-TEST_F(WhalectlReadTest, TheServerFromTheEnvironment) {
+TEST_F(WhalectlWhaledReadTest, TheServerFromTheEnvironment) {
   // No --server: WHALEFEED_SERVER names the replicas, a dead one first.
   ASSERT_OK_AND_ASSIGN(
       auto process,
@@ -1193,7 +1193,7 @@ TEST_F(WhalectlReadTest, TheServerFromTheEnvironment) {
               ElementsAre(kMarketsHeader, kEthRow, ElementsAre("1 of 1 markets")));
 }
 
-TEST_F(WhalectlReadTest, VersionOfTheToolAndTheServer) {
+TEST_F(WhalectlWhaledReadTest, VersionOfTheToolAndTheServer) {
   v1::GetSyncStatusResponse status =
       Direct(&v1::SyncService::Stub::GetSyncStatus, *sync_, v1::GetSyncStatusRequest());
   Result r = Whalectl({"--utc", "version"});
@@ -1217,7 +1217,7 @@ TEST_F(WhalectlReadTest, VersionOfTheToolAndTheServer) {
   EXPECT_THAT(ParseJson<v1::ServerInfo>(server_json), EqualsProto(status.server()));
 }
 
-TEST_F(WhalectlReadTest, AdminCommandsAreRefusedWhenTheServerHasNoAdminToken) {
+TEST_F(WhalectlWhaledReadTest, AdminCommandsAreRefusedWhenTheServerHasNoAdminToken) {
   Result track = Whalectl({"--admin_token=anything", "whales", "track", kUnknown});
   EXPECT_EQ(track.code, kExitDenied);
   EXPECT_EQ(track.out, "");
@@ -1229,7 +1229,7 @@ TEST_F(WhalectlReadTest, AdminCommandsAreRefusedWhenTheServerHasNoAdminToken) {
 
 // ---- The commands that change data, and watch: a whaled with an admin token ----
 
-class WhalectlAdminTest : public ::testing::Test {
+class WhalectlWhaledAdminTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<Deployment>> d = Deployment::Create();
@@ -1274,10 +1274,10 @@ class WhalectlAdminTest : public ::testing::Test {
   static absl::Status* setup_;
 };
 
-Deployment* WhalectlAdminTest::deployment_ = nullptr;
-absl::Status* WhalectlAdminTest::setup_ = nullptr;
+Deployment* WhalectlWhaledAdminTest::deployment_ = nullptr;
+absl::Status* WhalectlWhaledAdminTest::setup_ = nullptr;
 
-TEST_F(WhalectlAdminTest, TrackAndUntrackWithTheTokenFromTheFlagOrTheEnvironment) {
+TEST_F(WhalectlWhaledAdminTest, TrackAndUntrackWithTheTokenFromTheFlagOrTheEnvironment) {
   const std::string wallet = Wallet('e');
   Result track = Whalectl(
       {"--utc", "--admin_token", kAdminToken, "whales", "track", wallet, "--label=Epsilon"});
@@ -1333,7 +1333,7 @@ TEST_F(WhalectlAdminTest, TrackAndUntrackWithTheTokenFromTheFlagOrTheEnvironment
   EXPECT_EQ(both.code, 0) << both.err;
 }
 
-TEST_F(WhalectlAdminTest, AdminCommandsWithoutOrWithAWrongToken) {
+TEST_F(WhalectlWhaledAdminTest, AdminCommandsWithoutOrWithAWrongToken) {
   const std::string wallet = Wallet('f');
   Result missing = Whalectl({"whales", "track", wallet});
   EXPECT_EQ(missing.code, kExitDenied);
@@ -1374,7 +1374,7 @@ TEST_F(WhalectlAdminTest, AdminCommandsWithoutOrWithAWrongToken) {
   EXPECT_THAT(label.err, StartsWith("whalectl: INVALID_ARGUMENT: label: 300 characters"));
 }
 
-TEST_F(WhalectlAdminTest, SyncRunQueuesAJobOnce) {
+TEST_F(WhalectlWhaledAdminTest, SyncRunQueuesAJobOnce) {
   const std::map<std::string, std::string> admin = {{"WHALEFEED_ADMIN_TOKEN", kAdminToken}};
   Result first = Whalectl({"sync", "run", "markets"}, admin);
   EXPECT_EQ(first.code, 0) << first.err;
@@ -1416,7 +1416,7 @@ std::vector<std::string> ActivityLines(const std::string& out) {
   return lines;
 }
 
-TEST_F(WhalectlAdminTest, WatchPrintsActivityCommittedAfterItStartsAndEndsOnSigterm) {
+TEST_F(WhalectlWhaledAdminTest, WatchPrintsActivityCommittedAfterItStartsAndEndsOnSigterm) {
   ASSERT_OK_AND_ASSIGN(auto watch, deployment_->StartWhalectl({"--utc", "--verbose", "watch"}));
   ASSERT_OK_AND_ASSIGN(
       auto with_backfill,
@@ -1462,7 +1462,7 @@ TEST_F(WhalectlAdminTest, WatchPrintsActivityCommittedAfterItStartsAndEndsOnSigt
               ElementsAre(backfill_line, live_line, beta_line));
 }
 
-TEST_F(WhalectlAdminTest, WatchInJsonWithAFilterAndBackfillEndsOnSigint) {
+TEST_F(WhalectlWhaledAdminTest, WatchInJsonWithAFilterAndBackfillEndsOnSigint) {
   ASSERT_OK_AND_ASSIGN(auto watch, deployment_->StartWhalectl(
                                        {"-o", "json", "watch", "--include-backfill", "--filter",
                                         "wallet = \"" + kAlpha + "\" AND side = SELL"}));
@@ -1504,7 +1504,7 @@ TEST_F(WhalectlAdminTest, WatchInJsonWithAFilterAndBackfillEndsOnSigint) {
   EXPECT_EQ(activities[0].traded_time().seconds(), absl::ToUnixSeconds(Utc(2025, 12, 25)));
 }
 
-TEST_F(WhalectlAdminTest, WatchFromAnActivityListContinuesWhereTheListEnded) {
+TEST_F(WhalectlWhaledAdminTest, WatchFromAnActivityListContinuesWhereTheListEnded) {
   ASSERT_OK(Ingest(kAlpha, {Trade(TxHash(300), 101, db::Side::kBuy, db::Outcome::kYes, "300",
                                   Utc(2026, 1, 4), db::Origin::kLive)}));
   Result list = Whalectl({"--utc", "activity", "list", "--page_size=1"});
@@ -1535,7 +1535,7 @@ TEST_F(WhalectlAdminTest, WatchFromAnActivityListContinuesWhereTheListEnded) {
   EXPECT_THAT(hashes, ElementsAre(TxHash(301)));
 }
 
-TEST_F(WhalectlAdminTest, WatchErrors) {
+TEST_F(WhalectlWhaledAdminTest, WatchErrors) {
   Result filter = Whalectl({"watch", "--filter=colour = \"red\""});
   EXPECT_EQ(filter.code, kExitInvalid);
   EXPECT_THAT(filter.err, StartsWith("whalectl: INVALID_ARGUMENT: "));
