@@ -362,4 +362,45 @@ absl::StatusOr<int64_t> InMemoryStore::PruneSyncHistory(const Fence& fence, absl
   return deleted;
 }
 
+// ---- Sync jobs: early polls ----
+absl::StatusOr<std::vector<Whale>> InMemoryStore::ListEarlyPollWhales(absl::Time now,
+                                                                      absl::Time polled_before,
+                                                                      absl::Duration max_interval,
+                                                                      int limit) {
+  if (limit <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("limit: ", limit, " is not positive"));
+  }
+  if (max_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_interval: ", absl::FormatDuration(max_interval), " is not positive"));
+  }
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckAvailable());
+  // Microseconds, as the database stores times, divided in double as MySqlStore does.
+  auto waited = [now](const Whale& w) {
+    return static_cast<double>(absl::ToInt64Microseconds(now - w.last_polled_time)) /
+           static_cast<double>(absl::ToInt64Microseconds(w.next_poll_time - w.last_polled_time));
+  };
+  std::vector<std::pair<double, Whale>> early;
+  for (const auto& [wallet, w] : whales_) {
+    if (w.tracked && w.last_polled_time != absl::InfinitePast() &&
+        w.last_polled_time <= polled_before && w.next_poll_time > now &&
+        w.next_poll_time > w.last_polled_time &&
+        w.next_poll_time - w.last_polled_time <= max_interval) {
+      early.emplace_back(waited(w), w);
+    }
+  }
+  std::sort(early.begin(), early.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first > b.first;
+    return std::tie(a.second.last_polled_time, a.second.wallet) <
+           std::tie(b.second.last_polled_time, b.second.wallet);
+  });
+  if (early.size() > static_cast<size_t>(limit)) early.resize(limit);
+  std::vector<Whale> out;
+  out.reserve(early.size());
+  for (auto& [share, w] : early) out.push_back(std::move(w));
+  return out;
+}
+// ---- end of early polls ----
+
 }  // namespace whalefeed::db

@@ -102,6 +102,11 @@ class MySqlStore final : public Store {
   // ---- end of Sync control ----
   // ---- Sync jobs (mysql_store_sync_jobs.cc) ----
   absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) override;
+  // ---- Sync jobs: early polls (mysql_store_sync_jobs.cc) ----
+  absl::StatusOr<std::vector<Whale>> ListEarlyPollWhales(absl::Time now, absl::Time polled_before,
+                                                         absl::Duration max_interval,
+                                                         int limit) override;
+  // ---- end of early polls ----
   absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(
       absl::Span<const std::string> activity_ids) override;
   absl::StatusOr<int64_t> AddToAllTimeStats(const Fence& fence, absl::string_view wallet,

@@ -353,4 +353,44 @@ absl::StatusOr<int64_t> MySqlStore::PruneSyncHistory(const Fence& fence, absl::T
   return deleted;
 }
 
+// ---- Sync jobs: early polls ----
+absl::StatusOr<std::vector<Whale>> MySqlStore::ListEarlyPollWhales(absl::Time now,
+                                                                   absl::Time polled_before,
+                                                                   absl::Duration max_interval,
+                                                                   int limit) {
+  RETURN_IF_ERROR(CheckLimit(limit));
+  if (max_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_interval: ", absl::FormatDuration(max_interval), " is not positive"));
+  }
+  std::vector<Whale> early;
+  RETURN_IF_ERROR(
+      pool().Run("listing whales to poll early", [&](MySqlConnection& c) -> absl::Status {
+        early.clear();
+        // The share of its interval each wallet has waited, in double arithmetic (1E0), so that the
+        // order is the in-memory store's exactly (integer division would round to 4 decimals).
+        sql::PreparedStatement& ps = c.Prepare(absl::StrCat(
+            "SELECT ", kWhaleColumns,
+            " FROM whales WHERE tracked AND last_polled_time IS NOT NULL AND last_polled_time <= ? "
+            "AND next_poll_time > ? AND next_poll_time > last_polled_time "
+            "AND TIMESTAMPDIFF(MICROSECOND, last_polled_time, next_poll_time) <= ? "
+            "ORDER BY (TIMESTAMPDIFF(MICROSECOND, last_polled_time, ?) * 1E0) / "
+            "TIMESTAMPDIFF(MICROSECOND, last_polled_time, next_poll_time) DESC, "
+            "last_polled_time, wallet LIMIT ?"));
+        SetTime(ps, 1, polled_before);
+        SetTime(ps, 2, now);
+        ps.setInt64(3, absl::ToInt64Microseconds(max_interval));
+        SetTime(ps, 4, now);
+        ps.setInt(5, limit);
+        std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+        while (rs->next()) {
+          ASSIGN_OR_RETURN(Whale w, WhaleFromRow(*rs));
+          early.push_back(std::move(w));
+        }
+        return absl::OkStatus();
+      }));
+  return early;
+}
+// ---- end of early polls ----
+
 }  // namespace whalefeed::db

@@ -569,6 +569,18 @@ class Store {
   // longest overdue first (never-polled ones first, then by next_poll_time, then by wallet), at
   // most `limit` (positive).
   virtual absl::StatusOr<std::vector<Whale>> ListDueWhales(absl::Time now, int limit) = 0;
+  // ---- Sync jobs: early polls (a poller with spare upstream budget polls before due) ----
+  // Tracked wallets that are not due but may be polled early: polled before (last_polled_time set
+  // and not after `polled_before`), next poll after `now`, and on their regular schedule (next
+  // poll after the last one and at most `max_interval` after it: a wallet put back further after
+  // an error waits its time). The furthest through their interval first, i.e. by
+  // (now - last_polled_time) / (next_poll_time - last_polled_time) descending, then the longest
+  // since polled, then by wallet; at most `limit` (positive). Never returns a due wallet.
+  virtual absl::StatusOr<std::vector<Whale>> ListEarlyPollWhales(absl::Time now,
+                                                                 absl::Time polled_before,
+                                                                 absl::Duration max_interval,
+                                                                 int limit) = 0;
+  // ---- end of early polls ----
   // The subset of `activity_ids` already stored (any order). Lets a poll skip trades it has seen
   // without a write.
   virtual absl::StatusOr<std::vector<std::string>> FindStoredActivityIds(

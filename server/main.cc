@@ -145,6 +145,12 @@ ABSL_FLAG(double, upstream_rate_per_second, 12,
           "allows 15)");
 ABSL_FLAG(int, upstream_burst, 2, "requests the upstream limiter lets through at once (1 or 2)");
 // ---- end of Sync jobs and the upstream ----
+// ---- Whale early polls (work-conserving cadence) ----
+ABSL_FLAG(double, whale_budget_share, 0.8,
+          "share of the upstream rate (every job's requests counted) up to which the whale-trades "
+          "job polls wallets before they are due, the furthest through their interval first; the "
+          "rest is left to the other jobs; 0: only due wallets");
+// ---- end of Whale early polls ----
 
 namespace {
 
@@ -163,7 +169,9 @@ constexpr const char* kEnvFlags[] = {
     // Sync jobs and the upstream.
     "markets_interval", "watchlist", "whale_tick_interval", "whale_min_poll_interval",
     "whale_max_poll_interval", "whale_poll_overlap", "backfill_max_age", "stats_interval",
-    "cleanup_time", "retention", "upstream_rate_per_second", "upstream_burst"};
+    "cleanup_time", "retention", "upstream_rate_per_second", "upstream_burst",
+    // Whale early polls.
+    "whale_budget_share"};
 // clang-format on
 constexpr struct {
   const char* variable;
@@ -306,6 +314,7 @@ int main(int argc, char** argv) {
   jobs_options.whale_trades.max_poll_interval = absl::GetFlag(FLAGS_whale_max_poll_interval);
   jobs_options.whale_trades.overlap = absl::GetFlag(FLAGS_whale_poll_overlap);
   jobs_options.whale_trades.backfill_max_age = absl::GetFlag(FLAGS_backfill_max_age);
+  jobs_options.whale_trades.budget_share = absl::GetFlag(FLAGS_whale_budget_share);  // early polls
   jobs_options.stats.interval = absl::GetFlag(FLAGS_stats_interval);
   jobs_options.cleanup.retention = absl::GetFlag(FLAGS_retention);
   if (!ParseTimeOfDay(absl::GetFlag(FLAGS_cleanup_time), &jobs_options.cleanup.time_of_day)) {
@@ -397,6 +406,10 @@ int main(int argc, char** argv) {
   // the feed's streams at once.
   jobs_options.whale_trades.on_commit = [&feed_hub](uint64_t sequence) {
     feed_hub.NotifyCommitted(sequence);
+  };
+  // Whale early polls spend what the shared limiter has spare.
+  jobs_options.whale_trades.upstream_budget = [limiter = limiter->get()] {
+    return limiter->Stats();
   };
   auto made_jobs = whalefeed::sync::MakeSyncJobs(*mysql, *upstream, clock, jobs_options);
   if (!made_jobs.ok()) Die(std::string(made_jobs.status().message()));

@@ -43,6 +43,11 @@ absl::Status ValidateSyncJobsOptions(const SyncJobsOptions& o) {
         absl::StrCat("--backfill_max_age: ", absl::FormatDuration(o.whale_trades.backfill_max_age),
                      " must not be negative"));
   }
+  // Early polls: the share of the upstream rate the whale-trades job may fill.
+  if (!(o.whale_trades.budget_share >= 0 && o.whale_trades.budget_share <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--whale_budget_share: ", o.whale_trades.budget_share, " is not in [0, 1]"));
+  }
   RETURN_IF_ERROR(Positive(o.stats.interval, "--stats_interval"));
   if (o.cleanup.retention < absl::Hours(24)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,6 +1,7 @@
 #include "sync/whale_trades_job.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -120,30 +121,48 @@ absl::StatusOr<JobOutcome> WhaleTradesJob::RunOnce(const JobContext& context) {
     }
   }
 
+  const bool early_polls = options_.upstream_budget != nullptr && options_.budget_share > 0;
+  if (early_polls) SpareRequests(clock_.Now());  // a sample of the budget at every run
   ASSIGN_OR_RETURN(std::vector<db::Whale> due,
                    store_.ListDueWhales(clock_.Now(), options_.max_wallets_per_run));
   JobOutcome outcome;
   DecodeIssues issues;
   std::vector<std::string> refused;
-  for (const db::Whale& whale : due) {
+  // Polls one wallet; an error is returned only when it ends the run.
+  auto poll = [&](const db::Whale& whale) -> absl::Status {
     RETURN_IF_ERROR(CheckCancelled(context, kJob));
     absl::StatusOr<WalletPollResult> polled = PollWallet(context, whale);
     if (polled.ok()) {
       outcome.item_count += polled->inserted;
       issues.skipped += polled->skipped;
-      continue;
+      return absl::OkStatus();
     }
     if (EndsTheRun(polled.status())) return WithWallet(polled.status(), whale.wallet);
     // Upstream refuses this wallet (or one of its pages cannot be used): try it again later
     // rather than at every tick, and say so in the run's note.
     refused.push_back(absl::StrCat(whale.wallet, ": ", polled.status().message()));
     const absl::Time now = clock_.Now();
-    RETURN_IF_ERROR(
-        store_
-            .IngestActivities(
-                context.fence, whale.wallet, {},
-                {whale.last_polled_time, now + options_.max_poll_interval, whale.trades_seen}, now)
-            .status());
+    return store_
+        .IngestActivities(
+            context.fence, whale.wallet, {},
+            {whale.last_polled_time, now + options_.max_poll_interval, whale.trades_seen}, now)
+        .status();
+  };
+  for (const db::Whale& whale : due) RETURN_IF_ERROR(poll(whale));
+
+  // Spare budget: wallets not due yet, the furthest through their interval first, while every
+  // job's recent requests stay below the budget share. Due wallets never wait for these: the next
+  // run starts with whoever became due meanwhile.
+  const int room = options_.max_wallets_per_run - static_cast<int>(due.size());
+  if (early_polls && room > 0 && SpareRequests(clock_.Now()) > 0) {
+    const absl::Time now = clock_.Now();
+    ASSIGN_OR_RETURN(std::vector<db::Whale> early,
+                     store_.ListEarlyPollWhales(now, now - options_.min_poll_interval,
+                                                options_.max_poll_interval, room));
+    for (size_t i = 0; i < early.size(); ++i) {
+      if (i > 0 && SpareRequests(clock_.Now()) <= 0) break;
+      RETURN_IF_ERROR(poll(early[i]));
+    }
   }
   std::string refused_note;
   if (!refused.empty()) {
@@ -151,6 +170,27 @@ absl::StatusOr<JobOutcome> WhaleTradesJob::RunOnce(const JobContext& context) {
   }
   outcome.note = JoinNote({watchlist_note, DescribeIssues(issues), refused_note});
   return outcome;
+}
+
+int64_t WhaleTradesJob::SpareRequests(absl::Time now) {
+  const LimiterStats stats = options_.upstream_budget();
+  // A clock set back or a limiter that counts afresh: start the window again.
+  if (!budget_samples_.empty() && (budget_samples_.back().time > now ||
+                                   budget_samples_.back().requests_total > stats.requests_total)) {
+    budget_samples_.clear();
+  }
+  while (!budget_samples_.empty() && budget_samples_.front().time < now - kBudgetWindow) {
+    budget_samples_.pop_front();
+  }
+  if (budget_samples_.empty() || budget_samples_.back().time < now) {
+    budget_samples_.push_back({now, stats.requests_total});
+  }
+  // A Retry-After in force: nothing is spare.
+  if (stats.paused_until > now) return 0;
+  const BudgetSample& from = budget_samples_.front();
+  const double allowed =
+      options_.budget_share * stats.rate_per_second * absl::ToDoubleSeconds(now - from.time);
+  return static_cast<int64_t>(std::floor(allowed)) - (stats.requests_total - from.requests_total);
 }
 
 absl::StatusOr<WalletPollResult> WhaleTradesJob::PollWallet(const JobContext& context,
@@ -227,15 +267,21 @@ absl::StatusOr<WalletPollResult> WhaleTradesJob::PollWallet(const JobContext& co
     a.origin = a.traded_time < whale.tracked_since ? db::Origin::kBackfill : db::Origin::kLive;
   }
 
-  // Adaptive cadence: back to the minimum after trades, else double the last interval.
+  // Adaptive cadence: back to the minimum after trades, else the last interval grows by the time
+  // the wallet has been quiet since its last poll, at most doubling. A poll on time (or late)
+  // doubles it; an early one (spare budget) adds only the quiet time it saw, so the interval keeps
+  // following how long the wallet has been quiet however often it is looked at.
   absl::Duration interval = options_.min_poll_interval;
   if (fresh.empty()) {
     absl::Duration last = options_.min_poll_interval;
-    if (whale.last_polled_time != absl::InfinitePast() &&
-        whale.next_poll_time > whale.last_polled_time) {
-      last = whale.next_poll_time - whale.last_polled_time;
+    absl::Duration quiet = last;
+    if (whale.last_polled_time != absl::InfinitePast()) {
+      if (whale.next_poll_time > whale.last_polled_time) {
+        last = whale.next_poll_time - whale.last_polled_time;
+      }
+      quiet = std::clamp(now - whale.last_polled_time, absl::ZeroDuration(), last);
     }
-    interval = std::clamp(last * 2, options_.min_poll_interval, options_.max_poll_interval);
+    interval = std::clamp(last + quiet, options_.min_poll_interval, options_.max_poll_interval);
   }
   const db::PollState poll{now, now + interval, total};
   ASSIGN_OR_RETURN(db::IngestResult ingested,

@@ -2,7 +2,8 @@
 // a real MariaDB, both in one run:
 // - A (whalefeed): the real WhaleTradesJob with its default options, driven the way the scheduler
 //   drives it (RunOnce at its NextRunTime, real clock), through CurlOpinionClient and one shared
-//   RateLimiter at its defaults (12/s, burst 2);
+//   RateLimiter at its defaults (12/s, burst 2), whose spare budget it spends on early polls as
+//   whaled wires it;
 // - B (seed design): every tracked wallet in batches of 5 (polled together) with 1 s between
 //   batches, a round every 60 s; each wallet read newest page first down to its checkpoint by the
 //   same per-wallet poll (WhaleTradesJob::PollWallet: same pages, same Store::IngestActivities),
@@ -17,8 +18,9 @@
 // Printed per schedule: the configured rate, requests/s achieved during the backlog and its share
 // of the configured rate, 429s the simulator sent, detection lag p50 / p99 (the time a trade became
 // visible in the simulator to the commit of its row), the window's trades and those missed. Then
-// the goals, PASS or FAIL. Exit status 0 when every goal passes. --whale_min_poll_interval and
-// --whale_max_poll_interval change the job's cadence (whalefeed schedule only) to compare settings.
+// the goals, PASS or FAIL. Exit status 0 when every goal passes. --whale_min_poll_interval,
+// --whale_max_poll_interval and --whale_budget_share change the job's cadence (whalefeed schedule
+// only) to compare settings.
 //
 // Run through deploy/bench, which starts a private MariaDB and sets WHALEFEED_TEST_MYSQL_DSN:
 //   deploy/bench sync_schedule_bench [--duration=4m] [--trades_per_minute=15] ...
@@ -81,6 +83,9 @@ ABSL_FLAG(absl::Duration, whale_min_poll_interval,
 ABSL_FLAG(absl::Duration, whale_max_poll_interval,
           whalefeed::sync::WhaleTradesJobOptions{}.max_poll_interval,
           "the job's --whale_max_poll_interval (whalefeed schedule only; default: the job's)");
+ABSL_FLAG(double, whale_budget_share, whalefeed::sync::WhaleTradesJobOptions{}.budget_share,
+          "the job's --whale_budget_share (whalefeed schedule only; default: the job's; 0: due "
+          "wallets only, as before early polls)");
 
 namespace whalefeed::bench {
 namespace {
@@ -485,6 +490,8 @@ absl::Status RunOne(bool seed_design, int64_t start_unix, Result* result) {
   job_options.min_poll_interval = absl::GetFlag(FLAGS_whale_min_poll_interval);
   job_options.max_poll_interval = absl::GetFlag(FLAGS_whale_max_poll_interval);
   job_options.on_commit = [&commits](uint64_t max_sequence) { commits.Add(max_sequence); };
+  job_options.budget_share = absl::GetFlag(FLAGS_whale_budget_share);
+  job_options.upstream_budget = [limiter = limiter.get()] { return limiter->Stats(); };
   TimedApi timed(*client);
   sync::WhaleTradesJob job(*store, timed, clock, job_options);
   std::unique_ptr<Schedule> schedule;
@@ -575,12 +582,14 @@ int Main() {
 
   const sync::WhaleTradesJobOptions defaults;
   std::printf(
-      "whalefeed job: poll interval %s..%s (job defaults %s..%s), tick %s, %d wallets/run\n",
+      "whalefeed job: poll interval %s..%s (job defaults %s..%s), tick %s, %d wallets/run, "
+      "early polls up to %g of the rate (default %g)\n",
       absl::FormatDuration(absl::GetFlag(FLAGS_whale_min_poll_interval)).c_str(),
       absl::FormatDuration(absl::GetFlag(FLAGS_whale_max_poll_interval)).c_str(),
       absl::FormatDuration(defaults.min_poll_interval).c_str(),
       absl::FormatDuration(defaults.max_poll_interval).c_str(),
-      absl::FormatDuration(defaults.tick_interval).c_str(), defaults.max_wallets_per_run);
+      absl::FormatDuration(defaults.tick_interval).c_str(), defaults.max_wallets_per_run,
+      absl::GetFlag(FLAGS_whale_budget_share), defaults.budget_share);
   std::printf(
       "sync schedules: %d wallets (activity skew %g), %g trade events/min, time scale %g, "
       "%d day(s) of history, simulator limit %d/s; window %s after the backlog\n",

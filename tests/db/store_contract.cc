@@ -1190,6 +1190,51 @@ TEST_P(StoreContractTest, DueWhalesComeOldestDueFirstAndBounded) {
   EXPECT_THAT(store().ListDueWhales(now, 0), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// ---- Sync jobs: early polls ----
+TEST_P(StoreContractTest, EarlyPollWhalesComeFurthestThroughTheirIntervalFirst) {
+  const absl::Time now = kT0 + absl::Minutes(5);
+  const std::string a = Wallet(901), b = Wallet(902), c = Wallet(903), d = Wallet(904),
+                    e = Wallet(905), f = Wallet(906), g = Wallet(907), h = Wallet(908);
+  for (const std::string& w : {a, b, c, d, e, f, g, h}) {
+    ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0 - absl::Hours(2)).status());
+  }
+  auto poll = [&](const std::string& w, absl::Time last, absl::Time next) {
+    ASSERT_OK(store().IngestActivities(fence(), w, {}, {last, next, 0}, last).status());
+  };
+  poll(a, kT0, kT0 + absl::Minutes(10));                        // half its 10 min waited
+  poll(b, kT0 + absl::Minutes(4), kT0 + absl::Minutes(6));      // half its 2 min: a waited longer
+  poll(c, kT0 + absl::Seconds(270), kT0 + absl::Seconds(310));  // 30 of 40 s
+  poll(d, kT0 + absl::Seconds(295), kT0 + absl::Seconds(305));  // polled after polled_before
+  poll(e, kT0 + absl::Seconds(240), now);                       // due: ListDueWhales' business
+  poll(g, kT0 - absl::Hours(1), kT0 + absl::Minutes(10));       // put back beyond max_interval
+  poll(h, kT0 + absl::Seconds(100), kT0 + absl::Seconds(310));  // 200 of 210 s, but untracked
+  ASSERT_OK(store().UntrackWhale(h).status());
+  // f was never polled: it is due.
+  const absl::Time polled_before = now - absl::Seconds(10);
+  ASSERT_OK_AND_ASSIGN(std::vector<Whale> early,
+                       store().ListEarlyPollWhales(now, polled_before, absl::Minutes(10), 10));
+  std::vector<std::string> wallets;
+  for (const Whale& w : early) wallets.push_back(w.wallet);
+  EXPECT_THAT(wallets, ElementsAre(c, a, b));
+  ASSERT_THAT(early, SizeIs(3));
+  EXPECT_EQ(early[0].last_polled_time, kT0 + absl::Seconds(270));
+  EXPECT_EQ(early[0].next_poll_time, kT0 + absl::Seconds(310));
+  ASSERT_OK_AND_ASSIGN(early,
+                       store().ListEarlyPollWhales(now, polled_before, absl::Minutes(10), 2));
+  ASSERT_THAT(early, SizeIs(2));
+  EXPECT_EQ(early[1].wallet, a);
+  // A wider bound takes the wallet put back after an error too (65 of 70 min waited: first).
+  ASSERT_OK_AND_ASSIGN(early,
+                       store().ListEarlyPollWhales(now, polled_before, absl::Minutes(70), 1));
+  ASSERT_THAT(early, SizeIs(1));
+  EXPECT_EQ(early[0].wallet, g);
+  EXPECT_THAT(store().ListEarlyPollWhales(now, polled_before, absl::Minutes(10), 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit")));
+  EXPECT_THAT(store().ListEarlyPollWhales(now, polled_before, absl::ZeroDuration(), 5),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_interval")));
+}
+// ---- end of early polls ----
+
 TEST_P(StoreContractTest, FindStoredActivityIdsReturnsOnlyStoredOnes) {
   const std::string w = Wallet(25);
   ASSERT_OK(store().TrackWhale(w, "", WhaleSource::kApi, kT0).status());

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/clock.h"
 #include "db/in_memory_store.h"
 #include "tests/sync/fake_opinion_api.h"
@@ -50,6 +52,18 @@ TEST(JobsFactoryTest, OptionsOutOfRangeNameTheirFlag) {
   o.stats.interval = -absl::Seconds(1);
   EXPECT_THAT(MakeSyncJobs(store, api, clock, o),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--stats_interval")));
+  // Early polls: a share of the upstream rate.
+  for (double share : {-0.1, 1.5, std::nan("")}) {
+    o = {};
+    o.whale_trades.budget_share = share;
+    EXPECT_THAT(MakeSyncJobs(store, api, clock, o),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--whale_budget_share")));
+  }
+  for (double share : {0.0, 1.0}) {
+    o = {};
+    o.whale_trades.budget_share = share;
+    EXPECT_OK(MakeSyncJobs(store, api, clock, o).status());
+  }
 }
 
 }  // namespace

@@ -6,12 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -396,6 +400,302 @@ TEST_F(WhaleTradesJobTest, ACancelledRunStopsWithCancelled) {
   cancel_.Cancel();
   EXPECT_THAT(Run(), StatusIs(absl::StatusCode::kCancelled));
   EXPECT_EQ(api_.total_trades_requests(), 0);
+}
+
+// ---- Early polls: spare upstream budget is spent on wallets that are not due yet ----
+
+// The fixture's job with a budget: the limiter grants at `budget_rate_` and has counted the job's
+// requests plus `other_requests_` (the other jobs').
+class EarlyPollTest : public WhaleTradesJobTest {
+ protected:
+  EarlyPollTest() {
+    options_.min_poll_interval = absl::Seconds(10);
+    options_.max_poll_interval = absl::Minutes(10);
+    options_.upstream_budget = [this] {
+      LimiterStats stats;
+      stats.rate_per_second = budget_rate_;
+      stats.configured_rate_per_second = budget_rate_;
+      stats.requests_total = api_.total_trades_requests() + other_requests_;
+      stats.paused_until = paused_until_;
+      return stats;
+    };
+    api_.SetAfterTradesPage([this](const std::string& wallet, int) { polled_.push_back(wallet); });
+  }
+  // The wallet's poll state as if its last poll was at `last`, the next due at `next`.
+  void SetPolled(const std::string& wallet, absl::Time last, absl::Time next) {
+    ASSERT_OK(store_.IngestActivities(fence_, wallet, {}, {last, next, 0}, last).status());
+  }
+
+  double budget_rate_ = 12;
+  int64_t other_requests_ = 0;
+  absl::Time paused_until_ = absl::InfinitePast();
+  std::vector<std::string> polled_;
+};
+
+TEST_F(EarlyPollTest, SpareBudgetPollsWalletsFurthestThroughTheirIntervalFirst) {
+  options_.budget_share = 0.5;
+  budget_rate_ = 3;  // 0.5 x 3/s x 2 s: 3 requests spare per 2-second tick
+  const absl::Time now = kStart + absl::Minutes(10);
+  const std::string half = Wallet(40), recent = Wallet(41), quiet = Wallet(42),
+                    just_polled = Wallet(43), due = Wallet(44);
+  for (const std::string& w : {half, recent, quiet, just_polled, due}) Track(w);
+  SetPolled(half, now - absl::Minutes(5), now + absl::Minutes(5));         // 50% waited
+  SetPolled(recent, now - absl::Seconds(30), now + absl::Seconds(10));     // 75%
+  SetPolled(quiet, now - absl::Minutes(8), now + absl::Minutes(2));        // 80%
+  SetPolled(just_polled, now - absl::Seconds(5), now + absl::Seconds(5));  // under the minimum
+  SetPolled(due, now - absl::Seconds(41), now - absl::Seconds(1));
+
+  // The first run has no budget history yet: nothing is spare (and nothing is due).
+  clock_.Set(now - absl::Seconds(2));
+  ASSERT_OK(Run().status());
+  EXPECT_THAT(polled_, IsEmpty());
+  // Two seconds on: 3 requests spare, one of them taken by the due wallet, which goes first.
+  clock_.Set(now);
+  ASSERT_OK(Run().status());
+  EXPECT_THAT(polled_, ElementsAre(due, quiet, recent));
+  // An early poll that finds nothing adds the quiet time it saw to the interval, up to the bound.
+  ASSERT_OK_AND_ASSIGN(db::Whale q, store_.GetWhale(quiet));
+  EXPECT_EQ(q.last_polled_time, now);
+  EXPECT_EQ(q.next_poll_time, now + absl::Minutes(10));  // 10 min + 8 min quiet, bounded
+  ASSERT_OK_AND_ASSIGN(db::Whale r, store_.GetWhale(recent));
+  EXPECT_EQ(r.next_poll_time, now + absl::Seconds(70));  // 40 s + 30 s quiet
+  ASSERT_OK_AND_ASSIGN(db::Whale d, store_.GetWhale(due));
+  EXPECT_EQ(d.next_poll_time, now + absl::Seconds(80));  // polled on time: doubled
+  // Two seconds on, 6 requests in the 4 s window, 3 used: room for the last candidate, whose early
+  // poll finds a trade and brings it to the minimum like any other (the others were polled within
+  // the minimum interval).
+  api_.AddTrade(Trade(half, 1, now + absl::Seconds(1)));
+  polled_.clear();
+  clock_.Set(now + absl::Seconds(2));
+  ASSERT_OK_AND_ASSIGN(JobOutcome outcome, Run());
+  EXPECT_EQ(outcome.item_count, 1);
+  EXPECT_THAT(polled_, ElementsAre(half));
+  ASSERT_OK_AND_ASSIGN(db::Whale h, store_.GetWhale(half));
+  EXPECT_EQ(h.next_poll_time, now + absl::Seconds(12));
+}
+
+TEST_F(EarlyPollTest, OtherJobsRequestsAndARetryAfterLeaveNothingSpare) {
+  const absl::Time now = kStart + absl::Minutes(10);
+  const std::string w = Wallet(45);
+  Track(w);
+  SetPolled(w, now - absl::Minutes(5), now + absl::Minutes(5));
+  clock_.Set(now - absl::Seconds(2));
+  ASSERT_OK(Run().status());
+  // 0.8 x 12/s x 2 s = 19 requests, all taken by the other jobs.
+  other_requests_ = 19;
+  clock_.Set(now);
+  ASSERT_OK(Run().status());
+  EXPECT_THAT(polled_, IsEmpty());
+  // The other jobs idle, but a Retry-After is in force.
+  paused_until_ = now + absl::Seconds(30);
+  clock_.Set(now + absl::Seconds(10));
+  ASSERT_OK(Run().status());
+  EXPECT_THAT(polled_, IsEmpty());
+  paused_until_ = absl::InfinitePast();
+  clock_.Set(now + absl::Seconds(12));
+  ASSERT_OK(Run().status());
+  EXPECT_THAT(polled_, ElementsAre(w));
+}
+
+TEST_F(EarlyPollTest, AShareOfZeroOrNoBudgetPollsOnlyDueWallets) {
+  for (double share : {0.0, 0.8}) {
+    SCOPED_TRACE(share);
+    job_.reset();
+    options_.budget_share = share;
+    if (share > 0) options_.upstream_budget = nullptr;
+    const absl::Time now = clock_.Now() + absl::Minutes(10);
+    const std::string w = Wallet(share > 0 ? 46 : 47);
+    Track(w);
+    SetPolled(w, now - absl::Minutes(5), now + absl::Minutes(5));
+    for (int i = 0; i < 5; ++i) {
+      clock_.Set(now + absl::Seconds(2 * i));
+      ASSERT_OK(Run().status());
+    }
+    EXPECT_EQ(api_.trades_requests(w), 0);
+  }
+}
+
+// Many wallets over simulated hours, run as the scheduler runs the job (a tick every 2 s; each
+// request takes 1/12 s as the limiter paces them), with the trades the script adds upstream.
+struct PollEvent {
+  absl::Time at;
+  std::string wallet;
+  bool operator==(const PollEvent& o) const { return at == o.at && wallet == o.wallet; }
+};
+
+enum class OtherJobs {
+  kNoBudget,  // the job has no budget to read (as before early polls)
+  kSaturate,  // the other jobs use the whole rate: nothing is ever spare
+  kIdle,      // the other jobs send nothing
+  kBursts,    // the other jobs use the whole rate one minute in three
+};
+
+struct CadenceRun {
+  std::vector<PollEvent> polls;
+  std::vector<absl::Time> requests;  // the job's, when each was sent
+  // Per trade of the busiest wallet: its time, and from then to the poll that stored it.
+  std::vector<std::pair<absl::Time, absl::Duration>> busy_lags;
+};
+
+CadenceRun SimulateCadence(OtherJobs other, int wallets, absl::Duration total) {
+  constexpr double kRate = 12;
+  const absl::Duration request_time = absl::Seconds(1) / kRate;
+  FakeClock clock(kStart);
+  db::InMemoryStore store;
+  FakeOpinionApi api;
+  CancelToken cancel;
+  absl::StatusOr<db::Fence> fence = store.AdvanceLeaderEpoch("test", kStart);
+  EXPECT_TRUE(fence.ok());
+  CadenceRun run;
+  api.SetAfterTradesPage([&](const std::string& wallet, int page) {
+    if (page == 1) run.polls.push_back({clock.Now(), wallet});
+    run.requests.push_back(clock.Now());
+    clock.Advance(request_time);
+  });
+  int64_t other_requests = 0;
+  WhaleTradesJobOptions options;
+  options.max_wallets_per_run = 25;
+  if (other != OtherJobs::kNoBudget) {
+    options.upstream_budget = [&] {
+      LimiterStats stats;
+      stats.rate_per_second = kRate;
+      stats.requests_total = api.total_trades_requests() + other_requests;
+      return stats;
+    };
+  }
+  WhaleTradesJob job(store, api, clock, options);
+  for (int i = 0; i < wallets; ++i) {
+    EXPECT_TRUE(store.TrackWhale(Wallet(100 + i), "", db::WhaleSource::kApi, kStart).ok());
+  }
+  // Wallets 0 and 1 trade every 7 s and every 25 s; every tenth wallet once in 17 minutes.
+  auto trades_at = [](int i, int64_t second) {
+    if (i == 0) return second % 7 == 0;
+    if (i == 1) return second % 25 == 0;
+    return i % 10 == 0 && second % 1020 == i;
+  };
+  std::vector<absl::Time> pending;  // the busiest wallet's trades not stored yet
+  int trade = 0;
+  absl::Time last_started = absl::InfinitePast();
+  int64_t added_through = 0;
+  while (clock.Now() < kStart + total) {
+    const absl::Time next = job.NextRunTime(last_started, clock.Now());
+    const absl::Duration since_start = next - kStart;
+    // Upstream trades up to the run's start, and the other jobs' requests.
+    for (int64_t second = added_through + 1; second <= absl::ToInt64Seconds(since_start);
+         ++second) {
+      for (int i = 0; i < wallets; ++i) {
+        if (!trades_at(i, second)) continue;
+        const std::string w = Wallet(100 + i);
+        api.AddTrade(Trade(w, ++trade, kStart + absl::Seconds(second)));
+        if (i == 0) pending.push_back(kStart + absl::Seconds(second));
+      }
+      const bool saturated =
+          other == OtherJobs::kSaturate || (other == OtherJobs::kBursts && second % 180 < 60);
+      if (saturated) other_requests += static_cast<int64_t>(kRate);
+    }
+    added_through = absl::ToInt64Seconds(since_start);
+    clock.Set(std::max(next, clock.Now()));
+    last_started = clock.Now();
+    const size_t before = run.polls.size();
+    absl::StatusOr<JobOutcome> outcome = job.RunOnce({*fence, &cancel, last_started, "test"});
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    // A poll of the busiest wallet in this run found every trade made before the run started.
+    for (size_t p = before; p < run.polls.size(); ++p) {
+      if (run.polls[p].wallet != Wallet(100)) continue;
+      for (absl::Time t : pending) run.busy_lags.push_back({t, run.polls[p].at - t});
+      pending.clear();
+    }
+  }
+  return run;
+}
+
+// Per wallet, the gaps between its consecutive polls.
+absl::flat_hash_map<std::string, std::vector<absl::Duration>> PollGaps(
+    const std::vector<PollEvent>& polls) {
+  absl::flat_hash_map<std::string, absl::Time> last;
+  absl::flat_hash_map<std::string, std::vector<absl::Duration>> gaps;
+  for (const PollEvent& p : polls) {
+    auto it = last.find(p.wallet);
+    if (it != last.end()) gaps[p.wallet].push_back(p.at - it->second);
+    last[p.wallet] = p.at;
+  }
+  return gaps;
+}
+
+TEST(EarlyPollCadenceTest, WithoutSpareBudgetThePollsAreExactlyTheBackOffSchedule) {
+  const CadenceRun plain = SimulateCadence(OtherJobs::kNoBudget, 40, absl::Minutes(40));
+  const CadenceRun saturated = SimulateCadence(OtherJobs::kSaturate, 40, absl::Minutes(40));
+  ASSERT_FALSE(plain.polls.empty());
+  EXPECT_TRUE(plain.polls == saturated.polls);
+  // The back-off reaches its bound: quiet wallets are polled every 10 minutes.
+  const auto gaps = PollGaps(plain.polls);
+  EXPECT_GE(gaps.at(Wallet(100 + 39)).back(), absl::Minutes(10));
+}
+
+TEST(EarlyPollCadenceTest, SpareBudgetLooksAtQuietWalletsFarMoreOftenWithinTheMinimum) {
+  const CadenceRun plain = SimulateCadence(OtherJobs::kNoBudget, 40, absl::Minutes(40));
+  const CadenceRun spare = SimulateCadence(OtherJobs::kIdle, 40, absl::Minutes(40));
+  const auto plain_gaps = PollGaps(plain.polls);
+  const auto spare_gaps = PollGaps(spare.polls);
+  for (int i = 0; i < 40; ++i) {
+    const std::string w = Wallet(100 + i);
+    SCOPED_TRACE(w);
+    // 40 wallets at 0.8 x 12 requests/s: each could be looked at every 4 s, so the minimum
+    // interval is what bounds them.
+    ASSERT_TRUE(spare_gaps.contains(w));
+    for (absl::Duration gap : spare_gaps.at(w)) {
+      EXPECT_GE(gap, absl::Seconds(10));
+      EXPECT_LE(gap, absl::Seconds(14));
+    }
+    // The quiet ones (not the two trading every 7 and 25 s) are looked at many times more often
+    // than their back-off alone would.
+    if (i >= 2) {
+      EXPECT_GT(spare_gaps.at(w).size(), 4 * plain_gaps.at(w).size());
+    }
+  }
+}
+
+TEST(EarlyPollCadenceTest, DueWalletsComeFirstAndTheBoundHoldsWhenTheBudgetComesAndGoes) {
+  // 400 wallets: more than the spare budget can look at every 10 s, with the other jobs taking
+  // the whole rate one minute in three.
+  const CadenceRun run = SimulateCadence(OtherJobs::kBursts, 400, absl::Minutes(60));
+  const auto gaps = PollGaps(run.polls);
+  ASSERT_EQ(gaps.size(), 400u);
+  for (const auto& [wallet, list] : gaps) {
+    for (absl::Duration gap : list) {
+      EXPECT_GE(gap, absl::Seconds(10)) << wallet;
+      // Due within the 10-minute bound, polled at the next tick.
+      EXPECT_LE(gap, absl::Minutes(10) + absl::Seconds(4)) << wallet;
+    }
+  }
+  // The busiest wallet (a trade every 7 s) is never starved by early polls: each of its trades is
+  // stored within the minimum interval and a tick or so. Not checked in the first two minutes: the
+  // first pass over 400 never-polled wallets, and the wave of them due again together after it,
+  // fill whole runs with due wallets, ordered by when they fell due (no early poll then).
+  absl::flat_hash_set<std::string> seen;
+  for (const PollEvent& p : run.polls) {
+    seen.insert(p.wallet);
+    if (p.at >= kStart + absl::Seconds(40)) break;
+  }
+  ASSERT_EQ(seen.size(), 400u) << "the first pass took more than 40 s";
+  int checked = 0;
+  for (const auto& [traded, lag] : run.busy_lags) {
+    if (traded < kStart + absl::Minutes(2)) continue;
+    ++checked;
+    EXPECT_LE(lag, absl::Seconds(14)) << "trade at " << traded;
+  }
+  EXPECT_GT(checked, 400);
+  // While the other jobs are idle (two minutes in three) the job fills its share of the rate, and
+  // no more: 0.8 x 12/s, less the window it takes the other jobs' minute to leave.
+  for (int cycle = 0; cycle < 20; ++cycle) {
+    const absl::Time from = kStart + absl::Seconds(180 * cycle + 60);
+    const absl::Time to = from + absl::Seconds(120);
+    const auto n = std::count_if(run.requests.begin(), run.requests.end(),
+                                 [&](absl::Time t) { return t >= from && t < to; });
+    SCOPED_TRACE(cycle);
+    EXPECT_GE(n, 0.6 * 12 * 120);
+    EXPECT_LE(n, 0.8 * 12 * 120 + 30);
+  }
 }
 
 class WatchlistJobTest : public WhaleTradesJobTest {
